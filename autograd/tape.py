@@ -1,0 +1,322 @@
+"""The tape: node applications with sequence numbers, and backprop as one generator.
+
+``apply`` runs a node's forwardPass on tensors and, when a gradient is wanted, records
+the application: its inputs, a sequence number from a global counter, the module scope
+that made it. Creation order is a topological order, so backprop visits the recorded
+nodes in decreasing sequence number. ``backprop`` is the only backprop loop; ``backward``
+runs it to the end and the step-through pauses between its steps.
+"""
+
+import contextlib
+import itertools
+import os
+import traceback
+from collections import namedtuple
+
+import numpy as np
+
+from .tensor import Tensor, as_array_like
+
+_sequence = itertools.count()
+
+
+class _State:
+    """Process-wide switches read on every node application."""
+    grad_enabled = True
+    anomaly = False
+    scope = None  # dotted name of the Module whose forward is running, for diagrams
+
+
+state = _State()
+
+
+# ---------------------------------------------------------------- recording switches
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager and decorator: nothing computed inside is recorded on the tape."""
+
+    def __enter__(self):
+        self._previous = state.grad_enabled
+        state.grad_enabled = False
+        return self
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self._previous
+        return False
+
+
+class enable_grad(no_grad):
+    """Context manager and decorator: record again inside a ``no_grad`` block."""
+
+    def __enter__(self):
+        self._previous = state.grad_enabled
+        state.grad_enabled = True
+        return self
+
+
+def is_grad_enabled():
+    return state.grad_enabled
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Raise at the first node whose output or gradient holds NaN or inf.
+
+    The error names the node and the line of user code that created it. Recording the
+    line costs a stack walk per node, so this mode is for debugging only.
+    """
+
+    def __enter__(self):
+        self._previous = state.anomaly
+        state.anomaly = True
+        return self
+
+    def __exit__(self, *exc):
+        state.anomaly = self._previous
+        return False
+
+
+class AnomalyError(FloatingPointError):
+    """A node produced NaN or inf while ``detect_anomaly()`` was active."""
+
+
+@contextlib.contextmanager
+def scope(name):
+    """Label the nodes created inside with a module's dotted name (used by nn.Module)."""
+    previous = state.scope
+    state.scope = name if previous is None or not name else f"{previous}.{name}"
+    try:
+        yield
+    finally:
+        state.scope = previous
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_NODES_DIR = os.path.join(os.path.dirname(_PACKAGE_DIR), "nodes")
+
+
+def _user_line():
+    """'file:line: code' of the innermost frame outside this package and nodes/."""
+    for frame in reversed(traceback.extract_stack()):
+        path = os.path.abspath(frame.filename)
+        if not (path.startswith(_PACKAGE_DIR) or path.startswith(_NODES_DIR)):
+            return f"{frame.filename}:{frame.lineno}: {(frame.line or '').strip()}"
+    return "<unknown>"
+
+
+def _describe(node):
+    seq = getattr(node, "_seq", None)
+    label = node.name if seq is None else f"{node.name} #{seq}"
+    origin = getattr(node, "_origin", None)
+    return label + (f" (created at {origin})" if origin else "")
+
+
+def _non_finite(array):
+    return array.dtype.kind in "fc" and not np.isfinite(array).all()
+
+
+# ---------------------------------------------------------------- forward: apply
+
+def _lift(inputs):
+    """The inputs as tensors; Python numbers take the dtype of the floating tensors."""
+    like = None
+    for value in inputs:
+        if isinstance(value, Tensor) and value.data.dtype.kind == "f":
+            like = value.data.dtype
+            break
+    return tuple(value if isinstance(value, Tensor) else Tensor._wrap(as_array_like(value, like), False)
+                 for value in inputs)
+
+
+def apply(node, *inputs):
+    """Run ``node.forwardPass`` on the inputs' arrays and record it on the tape.
+
+    Inputs may be tensors, arrays or Python numbers (constants). The result requires a
+    gradient when any input does and recording is enabled (not inside ``no_grad``).
+    """
+    tensors = _lift(inputs)
+    try:
+        out = node.forwardPass(*[t.data for t in tensors])
+    except ValueError as error:
+        shapes = " and ".join(str(t.data.shape) for t in tensors)
+        raise ValueError(f"{node.name}: cannot apply to inputs of shapes {shapes}: {error}") from error
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    requires_grad = state.grad_enabled and any(t._requires_grad for t in tensors)
+    result = Tensor._wrap(out, requires_grad)
+    if requires_grad:
+        node._inputs = tensors
+        node._seq = next(_sequence)
+        node._scope = state.scope
+        node._released = False
+        node._retained = None
+        node.needs_input_grad = tuple(t._requires_grad for t in tensors)
+        result._node = node
+        if state.anomaly:
+            node._origin = _user_line()
+            if _non_finite(out):
+                raise AnomalyError(f"{_describe(node)} produced NaN or inf in its output "
+                                   f"of shape {out.shape}")
+        else:
+            node._origin = None
+    return result
+
+
+# ---------------------------------------------------------------- backward: one loop
+
+Step = namedtuple("Step", "node upstream grads")
+Step.__doc__ = """One node's backward: the gradient that arrived and what it sent to each input."""
+
+
+def graph_nodes(root):
+    """The recorded nodes that lead to ``root`` (a Tensor), in decreasing sequence number.
+
+    Iterative depth-first search: no recursion, so a million-node chain is fine.
+    """
+    start = root._node
+    if start is None:
+        return []
+    seen = {id(start)}
+    stack, found = [start], []
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        for tensor in node._inputs:
+            child = tensor._node
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    found.sort(key=_seq_of, reverse=True)
+    return found
+
+
+def _seq_of(node):
+    return node._seq
+
+
+def unbroadcast(grad, shape, node, position):
+    """Sum a gradient back to an input's shape, undoing NumPy broadcasting.
+
+    The gradient must have the input's shape, or the shape the input was broadcast to
+    (extra leading axes, or size > 1 where the input has size 1); anything else is a
+    bug in the node's backwardPass and is reported with both shapes.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra >= 0 and all(size in (1, g) for size, g in zip(shape, grad.shape[extra:])):
+        axes = tuple(range(extra)) + tuple(
+            extra + i for i, size in enumerate(shape) if size == 1 and grad.shape[extra + i] != 1)
+        return grad.sum(axis=axes).reshape(shape)
+    raise ValueError(
+        f"{_describe(node)}: backwardPass returned a gradient of shape {grad.shape} for input "
+        f"{position}, whose shape is {shape}; return a gradient of the input's shape (or of "
+        "the broadcast shape, which the engine sums back)")
+
+
+def _check_grads(node, grads):
+    if not isinstance(grads, (tuple, list)):
+        raise TypeError(f"{_describe(node)}: backwardPass must return a tuple with one gradient "
+                        f"per input (None for none), got {type(grads).__name__}; "
+                        "for a single input return (grad,)")
+    if len(grads) != len(node._inputs):
+        raise ValueError(f"{_describe(node)}: backwardPass returned {len(grads)} gradients for "
+                         f"{len(node._inputs)} inputs of shapes "
+                         f"{', '.join(str(t.shape) for t in node._inputs)}; return one per input")
+
+
+def _released_error(node):
+    return RuntimeError(
+        f"Trying to backpropagate through {_describe(node)} a second time: the arrays it "
+        "saved for backward were released after the first backward(). Pass "
+        "retain_graph=True to the first backward() to backpropagate through this graph "
+        "again, or run the forward pass again.")
+
+
+def _initial_grad(root, grad):
+    if not root._requires_grad:
+        raise RuntimeError("backward(): this tensor does not require grad: none of the tensors "
+                           "it was computed from has requires_grad=True, or it was computed "
+                           "inside no_grad()")
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward() without grad= needs a scalar output, but this one has shape "
+                f"{root.shape}: reduce it first (y.sum().backward()) or pass grad= an array "
+                f"of shape {root.shape}")
+        return np.ones_like(root.data)
+    grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
+    if grad.shape != root.shape:
+        raise ValueError(f"backward(grad=...): the gradient has shape {grad.shape} but the "
+                         f"output has shape {root.shape}; they must match")
+    return grad
+
+
+def _accumulate_leaf(tensor, grad):
+    grad = grad.astype(tensor.data.dtype, copy=False)
+    if tensor.grad is None:
+        tensor.grad = np.array(grad, copy=True)  # own it: grads may be shared or broadcast views
+    else:
+        tensor.grad = tensor.grad + grad
+
+
+def backprop(root, grad=None, retain_graph=False):
+    """Yield a ``Step`` per node, from the output back to the leaves.
+
+    Gradients are added where a tensor feeds several nodes; a node runs once all its
+    consumers (which all have larger sequence numbers) have sent their gradient. Leaf
+    gradients accumulate into ``.grad``; an intermediate tensor keeps its gradient only
+    after ``retain_grad()``. Without ``retain_graph`` each node's saved arrays are
+    released as soon as its backwardPass has run.
+    """
+    upstream = _initial_grad(root, grad)
+    if root._node is None:
+        _accumulate_leaf(root, upstream)
+        return
+    nodes = graph_nodes(root)
+    for node in nodes:
+        if node._released:
+            raise _released_error(node)
+    pending = {id(root._node): upstream}
+    anomaly = state.anomaly
+    for node in nodes:
+        upstream = pending.pop(id(node), None)
+        if upstream is None:  # no consumer sent a gradient this way
+            if not retain_graph:
+                node.release()
+                node._released = True
+            continue
+        if node._retained is not None:
+            kept = node._retained()
+            if kept is not None:
+                _accumulate_leaf(kept, upstream)
+        grads = node.backwardPass(upstream)
+        if not retain_graph:
+            node.release()
+            node._released = True
+        _check_grads(node, grads)
+        sent = []
+        for position, (tensor, g) in enumerate(zip(node._inputs, grads)):
+            if g is None or not tensor._requires_grad:
+                sent.append(None)
+                continue
+            if type(g) is not np.ndarray:
+                g = np.asarray(g)
+            g = unbroadcast(g, tensor.data.shape, node, position)
+            if anomaly and _non_finite(g):
+                raise AnomalyError(f"{_describe(node)} produced NaN or inf in the gradient "
+                                   f"for its input {position} of shape {tensor.shape}")
+            sent.append(g)
+            child = tensor._node
+            if child is None:
+                _accumulate_leaf(tensor, g)
+            else:
+                key = id(child)
+                previous = pending.get(key)
+                pending[key] = g if previous is None else previous + g
+        yield Step(node, upstream, tuple(sent))
+
+
+def backward(root, grad=None, retain_graph=False):
+    """Run backprop from ``root`` to the end (see ``backprop``)."""
+    for _ in backprop(root, grad, retain_graph):
+        pass

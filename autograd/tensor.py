@@ -1,0 +1,292 @@
+"""Tensor: an array, its gradient and the node that made it. Every operator calls a node."""
+
+import weakref
+
+import numpy as np
+
+import nodes
+
+DEFAULT_FLOAT = np.float32
+
+
+def as_array_like(value, like=None):
+    """An array for ``value``; Python numbers take the dtype ``like`` when it is given."""
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, np.generic):
+        return np.asarray(value)
+    if like is not None and type(value) in (int, float):
+        return np.asarray(value, dtype=like)
+    return _from_python(value)
+
+
+def _from_python(value):
+    """Python data as PyTorch reads it: floats become float32, ints int64, bools bool."""
+    array = np.asarray(value)
+    if array.dtype == np.float64:
+        return array.astype(DEFAULT_FLOAT)
+    if array.dtype.kind == "i":
+        return array.astype(np.int64, copy=False)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"Tensor: cannot make a numeric tensor from {type(value).__name__} "
+                        f"data (NumPy reads it as dtype {array.dtype})")
+    return array
+
+
+def _index(index):
+    """A tensor index with any tensors in it replaced by their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations made on it.
+
+    ``Tensor(data, requires_grad=False, dtype=None, name=None)``: NumPy arrays keep their
+    dtype (and are copied); Python floats become float32 and ints int64, as in PyTorch.
+    Only floating-point tensors can require a gradient. ``name`` labels the tensor in
+    diagrams and the step-through (modules name their parameters, e.g. ``0.weight``).
+    """
+
+    __slots__ = ("data", "grad", "_requires_grad", "_node", "name", "__weakref__")
+    __array_ufunc__ = None  # NumPy defers to our reflected operators: array * tensor works
+    __hash__ = object.__hash__  # comparisons are elementwise, so hash by identity
+
+    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if isinstance(data, (np.ndarray, np.generic)):
+            array = np.array(data, dtype=dtype)
+        else:
+            array = _from_python(data)
+            if dtype is not None:
+                array = array.astype(dtype)
+        self.data = array
+        self.grad = None
+        self._node = None
+        self.name = name
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    @classmethod
+    def _wrap(cls, array, requires_grad):
+        """The engine's constructor: no copy and no checks."""
+        tensor = cls.__new__(cls)
+        tensor.data = array
+        tensor.grad = None
+        tensor._requires_grad = requires_grad
+        tensor._node = None
+        tensor.name = None
+        return tensor
+
+    # ------------------------------------------------------------ properties
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        value = bool(value)
+        if value and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"only floating-point tensors can require a gradient, but this one has dtype "
+                f"{self.data.dtype}: create it from floats (3.0, not 3) or pass dtype=np.float32")
+        if not value and self._node is not None:
+            raise RuntimeError("requires_grad can only be switched off on a leaf tensor; "
+                               "use .detach() to get a copy outside the graph")
+        self._requires_grad = value
+
+    @property
+    def node(self):
+        """The node application that produced this tensor (None for leaves)."""
+        return self._node
+
+    @property
+    def is_leaf(self):
+        return self._node is None
+
+    shape = property(lambda self: self.data.shape)
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+    T = property(lambda self: self.transpose())
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def item(self):
+        return self.data.item()
+
+    def numpy(self):
+        return self.data
+
+    def __float__(self):
+        return float(self.data)
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def detach(self):
+        """The same data, outside the graph (no gradient, no node)."""
+        return Tensor._wrap(self.data, False)
+
+    def retain_grad(self):
+        """Keep this intermediate tensor's gradient in ``.grad`` during backward."""
+        if not self._requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        if self._node is not None:
+            self._node._retained = weakref.ref(self)
+
+    def backward(self, grad=None, retain_graph=False):
+        """Backpropagate from this tensor; see ``autograd.backprop``."""
+        backward(self, grad, retain_graph)
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = ""
+        if self.data.dtype not in (np.float32, np.int64, np.bool_):
+            extra += f", dtype={self.data.dtype}"
+        if self._node is not None:
+            extra += f", node={self._node.name}"
+        elif self._requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    # ------------------------------------------------------------ arithmetic
+    def __add__(self, other):
+        return apply(nodes.AdditionNode(), self, other)
+
+    def __radd__(self, other):
+        return apply(nodes.AdditionNode(), other, self)
+
+    def __sub__(self, other):
+        return apply(nodes.AdditionNode(), self, -_lift_one(other, self))
+
+    def __rsub__(self, other):
+        return apply(nodes.AdditionNode(), other, -self)
+
+    def __mul__(self, other):
+        return apply(nodes.MultiplicationNode(), self, other)
+
+    def __rmul__(self, other):
+        return apply(nodes.MultiplicationNode(), other, self)
+
+    def __truediv__(self, other):
+        return self * _lift_one(other, self) ** -1
+
+    def __rtruediv__(self, other):
+        return apply(nodes.MultiplicationNode(), other, self ** -1)
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, Tensor) or np.ndim(exponent) > 0:
+            return (self.log() * exponent).exp()  # x ** y = exp(y log x), for x > 0
+        return apply(nodes.PowerNode(np.asarray(exponent).item()), self)
+
+    def __rpow__(self, base):
+        return (self * _lift_one(base, self).log()).exp()
+
+    def __matmul__(self, other):
+        return apply(nodes.MatMulNode(), self, other)
+
+    def __rmatmul__(self, other):
+        return apply(nodes.MatMulNode(), other, self)
+
+    def __neg__(self):
+        return apply(nodes.NegationNode(), self)
+
+    def __getitem__(self, index):
+        return apply(nodes.GetItemNode(_index(index)), self)
+
+    # Comparisons give boolean tensors outside the graph, as in NumPy and PyTorch.
+    def _compare(self, other, op):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._wrap(np.asarray(op(self.data, other)), False)
+
+    def __eq__(self, other):
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other):
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other):
+        return self._compare(other, np.less)
+
+    def __le__(self, other):
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, np.greater_equal)
+
+    # ------------------------------------------------------------ reductions and shapes
+    def sum(self, axis=None, keepdims=False):
+        return apply(nodes.SumNode(axis, keepdims), self)
+
+    def mean(self, axis=None, keepdims=False):
+        total = self.sum(axis, keepdims)
+        count = self.data.size // max(total.data.size, 1) if self.data.size else 0
+        if count == 0:
+            raise ValueError(f"mean: cannot average over an empty axis of shape {self.shape}")
+        return total * (1.0 / count)
+
+    def max(self, axis=None, keepdims=False):
+        return apply(nodes.MaxReduceNode(axis, keepdims), self)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return apply(nodes.ReshapeNode(shape), self)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return apply(nodes.TransposeNode(axes or None), self)
+
+    def flatten(self, start_axis=0):
+        return self.reshape(self.shape[:start_axis] + (-1,))
+
+    # ------------------------------------------------------------ elementwise functions
+    def exp(self):
+        return apply(nodes.ExpNode(), self)
+
+    def log(self):
+        return apply(nodes.LogNode(), self)
+
+    def tanh(self):
+        return apply(nodes.TanhNode(), self)
+
+    def sigmoid(self):
+        return apply(nodes.SigmoidNode(), self)
+
+    def relu(self):
+        """max(0, x): a MaxNode with the constant 0 first, as in the course notes."""
+        return apply(nodes.MaxNode(), 0.0, self)
+
+
+def _lift_one(value, like):
+    """``value`` as a tensor, Python numbers taking ``like``'s floating dtype."""
+    if isinstance(value, Tensor):
+        return value
+    dtype = like.data.dtype if like.data.dtype.kind == "f" else None
+    return Tensor._wrap(as_array_like(value, dtype), False)
+
+
+def tensor(data, requires_grad=False, dtype=None, name=None):
+    """Make a tensor, as ``torch.tensor`` does."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def maximum(a, b):
+    """Elementwise max(a, b) of tensors, arrays or Python numbers; ties go to ``a``."""
+    return apply(nodes.MaxNode(), a, b)
+
+
+# The tape needs Tensor at import time; Tensor needs the tape only when called.
+from .tape import apply, backward  # noqa: E402

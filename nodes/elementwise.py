@@ -1,0 +1,145 @@
+"""Elementwise primitives: forward and backward side by side.
+
+Binary nodes name their inputs ``x`` and ``y``, the output ``z`` and the upstream
+gradient ``dz``. Inputs may broadcast against each other; each backwardPass returns
+gradients in the broadcast shape and the engine sums them back to each input's shape.
+"""
+
+import numpy as np
+
+from .base import Node
+
+
+class AdditionNode(Node):
+    """z = x + y"""
+    name, symbol = "add", "+"
+    rules = ("dx = dz", "dy = dz")
+    saved = ()
+
+    def forwardPass(self, x, y):
+        return x + y
+
+    def backwardPass(self, dz):
+        return dz, dz
+
+
+class MultiplicationNode(Node):
+    """z = x * y"""
+    name, symbol = "multiply", "*"
+    rules = ("dx = y * dz", "dy = x * dz")
+    saved = ("x", "y")
+
+    def forwardPass(self, x, y):
+        self.x, self.y = x, y
+        return x * y
+
+    def backwardPass(self, dz):
+        return self.y * dz, self.x * dz
+
+
+class MaxNode(Node):
+    """z = max(x, y) elementwise; a tie sends the whole gradient to x (the first input).
+
+    ``max(0, x)`` is ReLU, as in the course notes: with the constant first, a tie at
+    x = 0 gives x a zero gradient, as PyTorch's relu does.
+    """
+    name, symbol = "max", "max"
+    rules = ("dx = [x >= y] * dz", "dy = [x < y] * dz")
+    saved = ("x_wins",)
+
+    def forwardPass(self, x, y):
+        self.x_wins = np.greater_equal(x, y)
+        return np.maximum(x, y)
+
+    def backwardPass(self, dz):
+        return dz * self.x_wins, dz * ~self.x_wins
+
+
+class NegationNode(Node):
+    """z = -x"""
+    name, symbol = "negate", "-"
+    rules = ("dx = -dz",)
+    saved = ()
+
+    def forwardPass(self, x):
+        return -x
+
+    def backwardPass(self, dz):
+        return (-dz,)
+
+
+class PowerNode(Node):
+    """z = x ** p for a fixed exponent p"""
+    name, symbol = "power", "**"
+    rules = ("dx = p * x ** (p - 1) * dz",)
+    saved = ("x",)
+
+    def __init__(self, exponent):
+        self.exponent = exponent
+
+    def forwardPass(self, x):
+        self.x = x
+        if np.issubdtype(np.asarray(x).dtype, np.integer) and self.exponent < 0:
+            x = np.asarray(x, dtype=np.float64)  # NumPy refuses integers to negative powers
+        return np.power(x, self.exponent)
+
+    def backwardPass(self, dz):
+        p = self.exponent
+        return (p * np.power(self.x, p - 1) * dz,)
+
+
+class ExpNode(Node):
+    """z = exp(x)"""
+    name, symbol = "exp", "exp"
+    rules = ("dx = z * dz",)
+    saved = ("z",)
+
+    def forwardPass(self, x):
+        self.z = np.exp(x)
+        return self.z
+
+    def backwardPass(self, dz):
+        return (self.z * dz,)
+
+
+class LogNode(Node):
+    """z = log(x)"""
+    name, symbol = "log", "log"
+    rules = ("dx = dz / x",)
+    saved = ("x",)
+
+    def forwardPass(self, x):
+        self.x = x
+        return np.log(x)
+
+    def backwardPass(self, dz):
+        return (dz / self.x,)
+
+
+class TanhNode(Node):
+    """z = tanh(x)"""
+    name, symbol = "tanh", "tanh"
+    rules = ("dx = (1 - z ** 2) * dz",)
+    saved = ("z",)
+
+    def forwardPass(self, x):
+        self.z = np.tanh(x)
+        return self.z
+
+    def backwardPass(self, dz):
+        return ((1 - self.z * self.z) * dz,)
+
+
+class SigmoidNode(Node):
+    """z = 1 / (1 + exp(-x))"""
+    name, symbol = "sigmoid", "σ"
+    rules = ("dx = z * (1 - z) * dz",)
+    saved = ("z",)
+
+    def forwardPass(self, x):
+        # exp(-log(1 + exp(-x))) never overflows, for large positive or negative x
+        self.z = np.exp(-np.logaddexp(0, -x)).astype(np.result_type(x, np.float32), copy=False)
+        return self.z
+
+    def backwardPass(self, dz):
+        return (self.z * (1 - self.z) * dz,)

@@ -1,0 +1,68 @@
+"""Reductions over axes: sum and max."""
+
+import numpy as np
+
+from .base import Node
+
+
+def _axes(axis, ndim):
+    """The reduced axes as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    return tuple(sorted(a % ndim if ndim else a for a in axes))
+
+
+class SumNode(Node):
+    """z = sum of x over axis"""
+    name, symbol = "sum", "Σ"
+    rules = ("dx = dz broadcast to x's shape",)
+    saved = ()
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forwardPass(self, x):
+        x = np.asarray(x)
+        self.input_shape = x.shape
+        self.axes = _axes(self.axis, x.ndim)
+        return np.sum(x, axis=self.axes, keepdims=self.keepdims)
+
+    def backwardPass(self, dz):
+        dz = np.asarray(dz)
+        if not self.keepdims:
+            dz = np.expand_dims(dz, self.axes)
+        return (np.broadcast_to(dz, self.input_shape),)
+
+
+class MaxReduceNode(Node):
+    """z = max of x over axis; on ties the first maximum (lowest index) takes the gradient."""
+    name, symbol = "amax", "max"
+    rules = ("dx = [x is the first maximum] * dz",)
+    saved = ("x",)
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forwardPass(self, x):
+        x = np.asarray(x)
+        if x.size == 0:
+            raise ValueError(f"amax: cannot take the maximum of an empty array of shape {x.shape}")
+        self.x = x
+        self.axes = _axes(self.axis, x.ndim)
+        return np.max(x, axis=self.axes, keepdims=self.keepdims)
+
+    def backwardPass(self, dz):
+        x, axes = self.x, self.axes
+        kept = [a for a in range(x.ndim) if a not in axes]
+        # Move the reduced axes last and flatten them, so one argmax finds each first maximum.
+        moved = np.transpose(x, kept + list(axes))
+        flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
+        first = np.argmax(flat, axis=-1)[..., None]
+        dz = np.asarray(dz)
+        if self.keepdims:
+            dz = np.squeeze(dz, axis=axes)
+        grad = np.zeros(flat.shape, dtype=np.result_type(dz, x))
+        np.put_along_axis(grad, first, dz[..., None], axis=-1)
+        grad = grad.reshape(moved.shape)
+        return (np.transpose(grad, np.argsort(kept + list(axes))),)
