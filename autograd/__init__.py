@@ -6,12 +6,12 @@ Import name ``autograd``; the primitives live in the sibling package ``nodes``.
 from .tensor import Tensor, maximum, tensor  # first: the tape imports Tensor
 from .gradcheck import GradcheckError, gradcheck
 from .tape import (AnomalyError, Step, apply, backprop, backward, detect_anomaly, enable_grad,
-                   graph_nodes, is_grad_enabled, no_grad)
+                   graph_nodes, is_grad_enabled, no_grad, scope)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "maximum", "apply", "backward", "backprop", "Step", "graph_nodes",
-    "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError",
+    "scope", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError",
     "gradcheck", "GradcheckError",
 ]

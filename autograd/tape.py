@@ -24,7 +24,7 @@ class _State:
     """Process-wide switches read on every node application."""
     grad_enabled = True
     anomaly = False
-    scope = None  # dotted name of the Module whose forward is running, for diagrams
+    scope = None  # the Scope of the Module whose forward is running, for diagrams
 
 
 state = _State()
@@ -79,13 +79,25 @@ class AnomalyError(FloatingPointError):
     """A node produced NaN or inf while ``detect_anomaly()`` was active."""
 
 
+Scope = namedtuple("Scope", "path kind parent")
+Scope.__doc__ = """The module a node was made in: dotted path ('features.0'), class name, enclosing scope."""
+
+
 @contextlib.contextmanager
-def scope(name):
-    """Label the nodes created inside with a module's dotted name (used by nn.Module)."""
+def scope(name, kind=None):
+    """Label the nodes created inside with a module's dotted path and kind.
+
+    ``nn.Module.__call__`` enters one per module: nested calls join their names with dots,
+    and the root module (name '') gets the path ''. Nodes keep the Scope in ``_scope``.
+    """
     previous = state.scope
-    state.scope = name if previous is None or not name else f"{previous}.{name}"
+    if previous is None or not previous.path:
+        path = name or ""
+    else:
+        path = f"{previous.path}.{name}" if name else previous.path
+    state.scope = Scope(path, kind, previous)
     try:
-        yield
+        yield state.scope
     finally:
         state.scope = previous
 
