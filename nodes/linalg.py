@@ -21,6 +21,8 @@ class MatMulNode(Node):
 
     def backwardPass(self, dz):
         x, y = self.x, self.y
+        if x.ndim == 1 and y.ndim == 1:  # a dot product
+            return dz * y, dz * x
         # Treat a 1-D x as a row and a 1-D y as a column, as matmul does, then drop them again.
         x2 = x[None, :] if x.ndim == 1 else x
         y2 = y[:, None] if y.ndim == 1 else y

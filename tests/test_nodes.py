@@ -1,0 +1,120 @@
+"""Every primitive gradchecked in float64: the node alone, and through a whole backward()."""
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nodes
+from helpers import away_from_kinks, broadcastable, check_node
+
+SHAPES = [(), (3,), (3, 4), (1, 4), (3, 1)]
+
+BROADCAST_PAIRS = [(a, b) for a in SHAPES for b in SHAPES if broadcastable(a, b)]
+BINARY = {
+    "add": nodes.AdditionNode,
+    "multiply": nodes.MultiplicationNode,
+    "max": nodes.MaxNode,
+}
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+@pytest.mark.parametrize("shapes", BROADCAST_PAIRS, ids=str)
+def test_binary_nodes_on_broadcast_pairs(name, shapes):
+    rng = np.random.default_rng(1)
+    x, y = (away_from_kinks(rng, s) for s in shapes)
+    if name == "max":
+        y = y + 0.1  # keep x and y apart: no ties
+    check_node(BINARY[name], x, y)
+    tx, ty = (ag.Tensor(a, requires_grad=True) for a in (x, y))
+    assert ag.gradcheck(lambda a, b: ag.apply(BINARY[name](), a, b), tx, ty)
+
+
+UNARY = {
+    "negate": (nodes.NegationNode, lambda x: x),
+    "power 3": (lambda: nodes.PowerNode(3), lambda x: x),
+    "power -1.5": (lambda: nodes.PowerNode(-1.5), np.abs),
+    "power 0.5": (lambda: nodes.PowerNode(0.5), np.abs),
+    "exp": (nodes.ExpNode, lambda x: x),
+    "log": (nodes.LogNode, np.abs),
+    "tanh": (nodes.TanhNode, lambda x: x),
+    "sigmoid": (nodes.SigmoidNode, lambda x: x),
+    "sum all": (nodes.SumNode, lambda x: x),
+    "sum axis 0": (lambda: nodes.SumNode(axis=0), lambda x: x),
+    "sum axis -1 keepdims": (lambda: nodes.SumNode(axis=-1, keepdims=True), lambda x: x),
+    "sum axes (0, 2)": (lambda: nodes.SumNode(axis=(0, 2)), lambda x: x),
+    "amax all": (nodes.MaxReduceNode, lambda x: x),
+    "amax axis 1": (lambda: nodes.MaxReduceNode(axis=1), lambda x: x),
+    "amax axes (0, 2) keepdims": (lambda: nodes.MaxReduceNode(axis=(0, 2), keepdims=True), lambda x: x),
+    "reshape": (lambda: nodes.ReshapeNode((4, -1)), lambda x: x),
+    "transpose": (nodes.TransposeNode, lambda x: x),
+    "transpose (1, 0, 2)": (lambda: nodes.TransposeNode((1, 0, 2)), lambda x: x),
+    "getitem slice": (lambda: nodes.GetItemNode((slice(None), 1)), lambda x: x),
+    "getitem fancy repeated": (lambda: nodes.GetItemNode(([0, 0, 1], [2, 2, 0])), lambda x: x),
+    "getitem bool mask": (lambda: nodes.GetItemNode(np.arange(4) % 2 == 0), lambda x: x),
+}
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+def test_unary_nodes(name):
+    make, domain = UNARY[name]
+    rng = np.random.default_rng(2)
+    shape = (4, 3, 2) if "(0, 2)" in name or "(1, 0, 2)" in name else (4, 3)
+    x = domain(away_from_kinks(rng, shape))
+    check_node(make, x)
+    assert ag.gradcheck(lambda t: ag.apply(make(), t), ag.Tensor(x, requires_grad=True))
+
+
+@pytest.mark.parametrize("shape", [(), (5,)])
+def test_elementwise_nodes_on_small_shapes(shape):
+    rng = np.random.default_rng(3)
+    x = np.abs(away_from_kinks(rng, shape))
+    for make in (nodes.ExpNode, nodes.LogNode, nodes.TanhNode, nodes.SigmoidNode,
+                 nodes.NegationNode, lambda: nodes.PowerNode(2)):
+        check_node(make, x)
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (4, 5)), ((4,), (4, 5)), ((3, 4), (4,)),
+                                    ((4,), (4,)), ((2, 3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)),
+                                    ((3, 4), (2, 4, 5)), ((1, 3, 4), (2, 4, 2))], ids=str)
+def test_matmul(shapes):
+    rng = np.random.default_rng(4)
+    x, y = (rng.normal(size=s) for s in shapes)
+    check_node(nodes.MatMulNode, x, y)
+    tx, ty = (ag.Tensor(a, requires_grad=True) for a in (x, y))
+    assert ag.gradcheck(lambda a, b: a @ b, tx, ty)
+
+
+def test_max_ties_go_to_the_first_input():
+    node = nodes.MaxNode()
+    assert node.forwardPass(np.array([1.0, 2.0]), np.array([1.0, 3.0])).tolist() == [1.0, 3.0]
+    dx, dy = node.backwardPass(np.array([5.0, 7.0]))
+    assert dx.tolist() == [5.0, 0.0] and dy.tolist() == [0.0, 7.0]
+
+
+def test_relu_is_max_with_zero_first_and_zero_gradient_at_zero():
+    x = ag.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+    y = x.relu()
+    assert isinstance(y.node, nodes.MaxNode)
+    assert y.data.tolist() == [0.0, 0.0, 2.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 1.0]
+
+
+def test_max_reduce_ties_go_to_the_first_maximum_and_keep_the_total():
+    x = ag.tensor([[3.0, 1.0, 3.0], [2.0, 2.0, 2.0]], requires_grad=True)
+    x.max(axis=1).sum().backward()
+    assert x.grad.tolist() == [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]
+
+
+def test_course_multiplication_node_runs_as_written():
+    node = nodes.MultiplicationNode()
+    assert node.forwardPass(3.0, -4.0) == -12
+    assert tuple(node.backwardPass(2.0)) == (-8, 6)
+
+
+def test_every_node_class_has_name_docstring_and_rules():
+    for cls in [getattr(nodes, n) for n in nodes.__all__ if n != "Node"]:
+        assert cls.name and cls.name == cls.name.lower(), cls
+        assert cls.__doc__ and cls.__doc__.strip(), cls
+        n_inputs = cls.forwardPass.__code__.co_argcount - 1
+        assert len(cls.rules) == n_inputs, f"{cls.__name__}: {len(cls.rules)} rules, {n_inputs} inputs"
