@@ -1,0 +1,191 @@
+"""Layers as functions: each builds its part of the graph from nodes with ``apply``.
+
+``from autograd import functional as F``. Every function takes Tensors (or arrays and
+numbers, which become constants) and returns a Tensor, so what it computes is recorded,
+drawn and stepped through like anything else. Nothing here has a backward of its own.
+"""
+
+import numbers
+
+import numpy as np
+
+import nodes
+
+from .tape import apply
+from .tensor import Tensor, maximum
+
+
+def _as_tensor(value):
+    return value if isinstance(value, Tensor) else Tensor(value)
+
+
+# ---------------------------------------------------------------- convolution and pooling
+
+def _conv(x, w, b, stride, padding, floor, spatial, fname):
+    x, w = _as_tensor(x), _as_tensor(w)
+    layout = "(N, C, L)" if spatial == 1 else "(N, C, H, W)"
+    if x.ndim != spatial + 2:
+        raise ValueError(f"{fname}: the input must have shape {layout}, got shape {x.shape}"
+                         + ("; add a batch axis with x[None] for a single example"
+                            if x.ndim == spatial + 1 else ""))
+    out = apply(nodes.ConvolutionNode(stride, padding, floor), x, w)
+    if b is None:
+        return out
+    b = _as_tensor(b)
+    filters = w.shape[0]
+    if b.shape != (filters,):
+        raise ValueError(f"{fname}: the bias must have shape ({filters},), one value per filter "
+                         f"of the weight of shape {w.shape}, got shape {b.shape}")
+    return out + b.reshape((1, filters) + (1,) * spatial)
+
+
+def conv1d(x, w, b=None, stride=1, padding=0, floor=False):
+    """Cross-correlate x (N, C, L) with filters w (K, C, F), then add the bias b (K,)."""
+    return _conv(x, w, b, stride, padding, floor, 1, "conv1d")
+
+
+def conv2d(x, w, b=None, stride=1, padding=0, floor=False):
+    """Cross-correlate x (N, C, H, W) with filters w (K, C, Fh, Fw), then add the bias b (K,)."""
+    return _conv(x, w, b, stride, padding, floor, 2, "conv2d")
+
+
+def _pool(node, x, spatial, fname):
+    x = _as_tensor(x)
+    if x.ndim != spatial + 2:
+        layout = "(N, C, L)" if spatial == 1 else "(N, C, H, W)"
+        raise ValueError(f"{fname}: the input must have shape {layout}, got shape {x.shape}"
+                         + ("; add a batch axis with x[None] for a single example"
+                            if x.ndim == spatial + 1 else ""))
+    return apply(node, x)
+
+
+def max_pool1d(x, kernel_size, stride=None, floor=False):
+    """Max over windows of x (N, C, L); stride defaults to kernel_size. Ties: first max."""
+    return _pool(nodes.MaxPoolNode(kernel_size, stride, floor), x, 1, "max_pool1d")
+
+
+def max_pool2d(x, kernel_size, stride=None, floor=False):
+    """Max over windows of x (N, C, H, W); stride defaults to kernel_size. Ties: first max."""
+    return _pool(nodes.MaxPoolNode(kernel_size, stride, floor), x, 2, "max_pool2d")
+
+
+def avg_pool1d(x, kernel_size, stride=None, floor=False):
+    """Mean over windows of x (N, C, L); stride defaults to kernel_size."""
+    return _pool(nodes.AvgPoolNode(kernel_size, stride, floor), x, 1, "avg_pool1d")
+
+
+def avg_pool2d(x, kernel_size, stride=None, floor=False):
+    """Mean over windows of x (N, C, H, W); stride defaults to kernel_size."""
+    return _pool(nodes.AvgPoolNode(kernel_size, stride, floor), x, 2, "avg_pool2d")
+
+
+# ---------------------------------------------------------------- activations
+
+def relu(x):
+    """max(0, x): a MaxNode with the constant first, so x = 0 gets a zero gradient."""
+    return maximum(0.0, x)
+
+
+def log_softmax(x, axis=-1):
+    """x - log Σ exp(x) along axis (one fused node, finite for any finite x)."""
+    return apply(nodes.LogSoftmaxNode(axis), x)
+
+
+def softmax(x, axis=-1):
+    """exp(x) / Σ exp(x) along axis, computed as exp(log_softmax(x))."""
+    return log_softmax(x, axis).exp()
+
+
+# ---------------------------------------------------------------- losses
+
+def cross_entropy(logits, targets):
+    """Mean over the batch of -log softmax(logits)[n, targets[n]].
+
+    ``logits`` is (N, C) scores; ``targets`` holds N integer class indices in [0, C).
+    """
+    logits = _as_tensor(logits)
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy: logits must have shape (N, C), one row of class "
+                         f"scores per example, got shape {logits.shape}")
+    count, classes = logits.shape
+    labels = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: targets must be integer class indices in [0, {classes}), "
+                        f"got dtype {labels.dtype}; convert with targets.astype(np.int64) (class "
+                        "probabilities or one-hot targets are not supported)")
+    if labels.shape != (count,):
+        raise ValueError(f"cross_entropy: targets must have shape ({count},), one class index per "
+                         f"row of the logits of shape {logits.shape}, got shape {labels.shape}")
+    outside = (labels < 0) | (labels >= classes)
+    if outside.any():
+        where = int(np.argmax(outside))
+        raise ValueError(f"cross_entropy: target {labels[where]} at position {where} is not a "
+                         f"class index: the logits of shape {logits.shape} have {classes} classes, "
+                         f"so targets must lie in [0, {classes - 1}]")
+    if count == 0:
+        raise ValueError("cross_entropy: the batch is empty (logits of shape "
+                         f"{logits.shape}); the mean over no examples is undefined")
+    picked = log_softmax(logits, axis=1)[np.arange(count), labels.astype(np.intp)]
+    return picked.sum() * (-1.0 / count)
+
+
+def mse_loss(pred, target):
+    """Mean of (pred - target)² over every element; the shapes must match."""
+    pred, target = _as_tensor(pred), _as_tensor(target)
+    if pred.shape != target.shape:
+        raise ValueError(f"mse_loss: prediction of shape {pred.shape} and target of shape "
+                         f"{target.shape} differ; reshape one so they match (no broadcasting, "
+                         "which would silently average the wrong pairs)")
+    diff = pred - target
+    return (diff * diff).mean()
+
+
+# ---------------------------------------------------------------- regularisation and layers
+
+def dropout(x, p=0.5, training=True, rng=None):
+    """Inverted dropout: zero each element with probability p, scale the rest by 1/(1-p).
+
+    The identity when ``training`` is False or p == 0. ``rng`` is a numpy Generator or
+    an int seed, for reproducible masks.
+    """
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
+        raise ValueError(f"dropout: p is the probability of zeroing an element and must be in "
+                         f"[0, 1), got {p!r}")
+    x = _as_tensor(x)
+    if not training or p == 0:
+        return x
+    if not isinstance(rng, np.random.Generator):
+        rng = np.random.default_rng(rng)
+    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
+    keep = rng.random(x.shape, dtype=np.float32 if dtype == np.float32 else np.float64) >= p
+    mask = keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
+    return x * mask
+
+
+def linear(x, w, b=None):
+    """x @ wᵀ + b, in PyTorch's layout: w is (out_features, in_features), b (out_features,)."""
+    x, w = _as_tensor(x), _as_tensor(w)
+    if w.ndim != 2:
+        raise ValueError(f"linear: the weight must have shape (out_features, in_features), got "
+                         f"shape {w.shape}")
+    if x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise ValueError(f"linear: the input of shape {x.shape} must end in in_features = "
+                         f"{w.shape[1]} (the weight has shape {w.shape}); flatten it first, "
+                         "e.g. F.flatten(x)")
+    out = x @ w.T
+    if b is None:
+        return out
+    b = _as_tensor(b)
+    if b.shape != (w.shape[0],):
+        raise ValueError(f"linear: the bias must have shape ({w.shape[0]},), one value per "
+                         f"output of the weight of shape {w.shape}, got shape {b.shape}")
+    return out + b
+
+
+def flatten(x, start_axis=1):
+    """x reshaped to x.shape[:start_axis] + (-1,): (N, C, H, W) becomes (N, C·H·W)."""
+    x = _as_tensor(x)
+    if not -x.ndim <= start_axis < max(x.ndim, 1):
+        raise ValueError(f"flatten: start_axis {start_axis} is out of range for an input of "
+                         f"shape {x.shape}")
+    return x.reshape(x.shape[:start_axis] + (-1,))

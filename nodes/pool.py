@@ -1,0 +1,145 @@
+"""Max and average pooling over 1-D (N, C, L) and 2-D (N, C, H, W) inputs, without padding.
+
+Both work on the Fh*Fw strided views of the input, one per offset inside the window
+(view (m, n) holds x[.., S*i + m, S*j + n] for every output pixel (i, j)): the forward
+pass combines the views elementwise, the backward pass adds into the same views. No
+Python loop runs over batch items or output pixels.
+"""
+
+import numpy as np
+
+from .base import Node
+from .conv import check_params, output_size, spatial_params
+
+
+class _PoolNode(Node):
+    """Window geometry shared by max and average pooling."""
+
+    def __init__(self, kernel_size, stride=None, floor=False):
+        self.kernel_size = check_params(kernel_size, "kernel_size", self.name, 1)
+        if stride is None:  # non-overlapping windows, as in PyTorch
+            stride = kernel_size
+        self.stride = check_params(stride, "stride", self.name, 1)
+        self.floor = bool(floor)
+
+    def _prepare(self, x):
+        """x as (N, C, H, W) (height 1 for 1-D) and the geometry of the windows."""
+        x = np.asarray(x)
+        if x.ndim not in (3, 4):
+            raise ValueError(f"{self.name} expects an input of shape (N, C, L) for 1-D or "
+                             f"(N, C, H, W) for 2-D, got {x.ndim} dimensions {x.shape}; add a "
+                             "batch axis with x[None] for a single example")
+        spatial = x.ndim - 2
+        kernel = spatial_params(self.kernel_size, "kernel_size", spatial, self.name)
+        stride = spatial_params(self.stride, "stride", spatial, self.name)
+        axes = ("length",) if spatial == 1 else ("height", "width")
+        sizes = [output_size(axis, size, f, s, 0, self.floor, padding_allowed=False)
+                 for axis, size, f, s in zip(axes, x.shape[2:], kernel, stride)]
+        if spatial == 1:
+            x = x[:, :, None, :]
+            kernel, stride, sizes = (1,) + kernel, (1,) + stride, [1] + sizes
+        self.geometry = (spatial, x.shape, kernel, stride, tuple(sizes))
+        return x
+
+    def _windows(self):
+        """The index of each offset's strided view, (m, n) in row-major order.
+
+        ``array[index]`` holds array[.., S·i + m, S·j + n] for every output pixel (i, j).
+        """
+        _, _, (Fh, Fw), (Sh, Sw), (Ho, Wo) = self.geometry
+        for m in range(Fh):
+            for n in range(Fw):
+                yield (slice(None), slice(None),
+                       slice(m, m + Sh * Ho, Sh), slice(n, n + Sw * Wo, Sw))
+
+    def _gradient_buffer(self, dtype):
+        """An array for dx, and whether each window offset may simply assign its part.
+
+        When windows do not overlap (stride >= kernel) every input element belongs to at
+        most one window, so each offset writes its slice once instead of adding to it; and
+        when they also tile the input exactly, no element is left to zero first.
+        """
+        _, shape, kernel, stride, sizes = self.geometry
+        disjoint = all(s >= f for s, f in zip(stride, kernel))
+        tiled = all(s == f and n * s == size
+                    for s, f, n, size in zip(stride, kernel, sizes, shape[2:]))
+        return (np.empty if tiled else np.zeros)(shape, dtype=dtype), disjoint
+
+    def _finish(self, array):
+        """Drop the height-1 axis of a 1-D result."""
+        return array[:, :, 0, :] if self.geometry[0] == 1 else array
+
+
+class MaxPoolNode(_PoolNode):
+    """z[i, j] = max over the window of x[S·i+m, S·j+n]
+
+    The gradient goes to the maximum of each window (the notes' indicator formula
+    I(x = z) · dz). Ties: the FIRST maximum in row-major window order takes the whole
+    gradient, as MaxNode and MaxReduceNode give ties to the first (and as PyTorch does),
+    so what leaves a window adds up to what arrived. Where windows overlap, an input
+    that is the maximum of several windows receives the sum of their gradients.
+    """
+    name, symbol = "maxpool", "max"
+    rules = ("dx[S·i+m, S·j+n] += [x[S·i+m, S·j+n] is window (i, j)'s first max] · dz[i, j]",)
+    saved = ("x", "z")
+
+    def forwardPass(self, x):
+        x = self._prepare(x)
+        windows = self._windows()
+        z = x[next(windows)].copy()
+        # The max of the Fh*Fw strided views: faster than reshaping into windows and reducing.
+        for index in windows:
+            np.maximum(z, x[index], out=z)
+        self.x, self.z = x, z
+        return self._finish(z)
+
+    def backwardPass(self, dz):
+        x, z = self.x, self.z
+        dz = np.asarray(dz).reshape(z.shape)
+        dx, disjoint = self._gradient_buffer(np.result_type(dz.dtype, x.dtype))
+        # Visit the offsets in row-major order: the first one holding the window's maximum
+        # claims the window's gradient; an equal value found later finds the window taken.
+        unclaimed = np.ones(z.shape, dtype=bool)
+        nan_windows = z.dtype.kind in "fc" and np.isnan(z).any()
+        for index in self._windows():
+            hit = x[index] == z
+            if nan_windows:  # NaN wins max: the first NaN of a window takes its gradient
+                hit |= np.isnan(x[index])
+            hit &= unclaimed
+            unclaimed ^= hit  # hit is inside unclaimed: this removes it
+            # (multiplying by the mask is much faster than np.add(..., where=hit))
+            if disjoint:
+                np.multiply(dz, hit, out=dx[index])
+            else:
+                dx[index] += dz * hit
+        return (self._finish(dx),)
+
+
+class AvgPoolNode(_PoolNode):
+    """z[i, j] = mean over the window of x[S·i+m, S·j+n]"""
+    name, symbol = "avgpool", "avg"
+    rules = ("dx[S·i+m, S·j+n] += dz[i, j] / (Fh·Fw)",)
+    saved = ()
+
+    def forwardPass(self, x):
+        x = self._prepare(x)
+        windows = self._windows()
+        total = x[next(windows)].astype(np.result_type(x.dtype, np.float32), copy=True)
+        for index in windows:
+            total += x[index]
+        _, _, (Fh, Fw), _, _ = self.geometry
+        total *= 1.0 / (Fh * Fw)
+        self.dtype = total.dtype
+        return self._finish(total)
+
+    def backwardPass(self, dz):
+        _, shape, (Fh, Fw), _, (Ho, Wo) = self.geometry
+        dz = np.asarray(dz, dtype=self.dtype).reshape(shape[0], shape[1], Ho, Wo)
+        share = dz * (1.0 / (Fh * Fw))
+        dx, disjoint = self._gradient_buffer(self.dtype)
+        for index in self._windows():
+            if disjoint:
+                dx[index] = share
+            else:
+                dx[index] += share
+        return (self._finish(dx),)
