@@ -1,0 +1,158 @@
+"""Optimizers: SGD (with momentum, Nesterov and weight decay) and Adam, with PyTorch's update rules.
+
+An optimizer holds the parameters it updates. ``step()`` changes each parameter's array
+in place from its ``.grad`` (parameters whose ``.grad`` is None are skipped, as in
+PyTorch); ``zero_grad()`` sets every ``.grad`` back to None. Hyperparameters are plain
+attributes (``optimizer.lr = 0.01`` changes the learning rate for the next step).
+"""
+
+import math
+
+import numpy as np
+
+from .tensor import Tensor
+
+
+def _check_number(owner, name, value, low=0.0, high=None, high_open=False):
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool) \
+            or not math.isfinite(value):
+        raise TypeError(f"{owner}: {name} must be a finite number, got {value!r}")
+    if value < low or (high is not None and (value >= high if high_open else value > high)):
+        bracket = ")" if high_open else "]"
+        allowed = f">= {low}" if high is None else f"in [{low}, {high}{bracket}"
+        raise ValueError(f"{owner}: {name} must be {allowed}, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Base class: keeps the parameter list and zeroes gradients; subclasses write ``step``."""
+
+    def __init__(self, params):
+        owner = type(self).__name__
+        if isinstance(params, Tensor):
+            raise TypeError(f"{owner}: params must be an iterable of parameters, got a single "
+                            "Tensor; wrap it in a list: [w]")
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{owner}: got an empty parameter list; pass model.parameters() "
+                             "of a model that has parameters")
+        seen = set()
+        for index, p in enumerate(self.params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{owner}: params[{index}] is a {type(p).__name__}, not a Tensor "
+                                "or Parameter")
+            if not p.is_leaf:
+                raise ValueError(f"{owner}: params[{index}] (shape {p.shape}) was computed by a "
+                                 f"{p.node.name} node; an optimizer updates leaf tensors only")
+            if not p.requires_grad:
+                raise ValueError(f"{owner}: params[{index}] (shape {p.shape}) has "
+                                 "requires_grad=False, so it never gets a gradient to step with")
+            if id(p) in seen:
+                raise ValueError(f"{owner}: params[{index}] (shape {p.shape}) appears twice in "
+                                 "the list; pass each parameter once")
+            seen.add(id(p))
+        self.state = {}  # id(parameter) -> that parameter's running statistics
+
+    def zero_grad(self):
+        """Set every parameter's ``.grad`` to None (the next backward starts from nothing)."""
+        for p in self.params:
+            p.grad = None
+
+    def _grad(self, p, weight_decay):
+        grad = p.grad
+        if grad.shape != p.data.shape:
+            raise ValueError(f"{type(self).__name__}.step: a parameter of shape {p.shape} has a "
+                             f"gradient of shape {grad.shape}")
+        return grad + weight_decay * p.data if weight_decay else grad
+
+    def __repr__(self):
+        settings = ", ".join(f"{k}={v}" for k, v in self.defaults().items())
+        return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum, Nesterov momentum and L2 weight decay.
+
+    With g = grad + weight_decay * p and a velocity buffer b (started at g on the first step):
+        b = momentum * b + (1 - dampening) * g
+        p = p - lr * (g + momentum * b)   (nesterov)   or   p = p - lr * b
+    and with momentum = 0 simply p = p - lr * g. This is PyTorch's ``torch.optim.SGD``.
+    """
+
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0, nesterov=False, dampening=0.0):
+        self.lr = _check_number("SGD", "lr", lr)
+        self.momentum = _check_number("SGD", "momentum", momentum)
+        self.weight_decay = _check_number("SGD", "weight_decay", weight_decay)
+        self.dampening = _check_number("SGD", "dampening", dampening, high=1.0)
+        self.nesterov = bool(nesterov)
+        if self.nesterov and (self.momentum == 0 or self.dampening != 0):
+            raise ValueError(f"SGD: nesterov=True needs momentum > 0 and dampening = 0 (got "
+                             f"momentum={momentum}, dampening={dampening})")
+        super().__init__(params)
+
+    def defaults(self):
+        return dict(lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay,
+                    nesterov=self.nesterov, dampening=self.dampening)
+
+    def step(self):
+        """Update every parameter that has a gradient, in place."""
+        for p in self.params:
+            if p.grad is None:
+                continue
+            g = self._grad(p, self.weight_decay)
+            if self.momentum:
+                buffer = self.state.get(id(p))
+                if buffer is None:
+                    buffer = np.array(g, dtype=p.data.dtype, copy=True)
+                    self.state[id(p)] = buffer
+                else:
+                    buffer *= self.momentum
+                    buffer += (1 - self.dampening) * g
+                g = g + self.momentum * buffer if self.nesterov else buffer
+            p.data -= self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba, 2015), as PyTorch's ``torch.optim.Adam`` computes it.
+
+    With g = grad + weight_decay * p (L2 decay, added to the gradient) at step t = 1, 2, ...:
+        m = beta1 * m + (1 - beta1) * g            (m and v start at 0)
+        v = beta2 * v + (1 - beta2) * g * g
+        p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        self.lr = _check_number("Adam", "lr", lr)
+        try:
+            beta1, beta2 = betas
+        except (TypeError, ValueError):
+            raise TypeError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}") from None
+        self.betas = (_check_number("Adam", "betas[0]", beta1, high=1.0, high_open=True),
+                      _check_number("Adam", "betas[1]", beta2, high=1.0, high_open=True))
+        self.eps = _check_number("Adam", "eps", eps)
+        self.weight_decay = _check_number("Adam", "weight_decay", weight_decay)
+        super().__init__(params)
+
+    def defaults(self):
+        return dict(lr=self.lr, betas=self.betas, eps=self.eps, weight_decay=self.weight_decay)
+
+    def step(self):
+        """Update every parameter that has a gradient, in place."""
+        beta1, beta2 = self.betas
+        for p in self.params:
+            if p.grad is None:
+                continue
+            g = self._grad(p, self.weight_decay)
+            state = self.state.get(id(p))
+            if state is None:
+                state = self.state[id(p)] = {"step": 0, "m": np.zeros_like(p.data),
+                                             "v": np.zeros_like(p.data)}
+            state["step"] += 1
+            t, m, v = state["step"], state["m"], state["v"]
+            m *= beta1
+            m += (1 - beta1) * g
+            v *= beta2
+            v += (1 - beta2) * g * g
+            step_size = self.lr / (1 - beta1 ** t)
+            denominator = np.sqrt(v) / math.sqrt(1 - beta2 ** t) + self.eps
+            p.data -= step_size * m / denominator
