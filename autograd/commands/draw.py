@@ -1,0 +1,95 @@
+"""Draw the digits CNN's computational graph: a forward pass on a few digits, the
+cross-entropy loss and one backward, so values and gradients both show.
+
+Writes graph.svg in the current folder (replacing an earlier one; the path is printed).
+Needs Graphviz's `dot`: apt-get install -y --no-install-recommends graphviz
+"""
+
+import os
+import sys
+
+HELP = "draw the digits CNN's graph with values and gradients (graph.svg)"
+
+FORMATS = ("svg", "png", "pdf")
+
+
+def add_arguments(parser):
+    parser.add_argument("--out", default=None,
+                        help="file to write (default graph.svg, or graph.FORMAT with --format)")
+    parser.add_argument("--format", choices=FORMATS, default=None,
+                        help="image format (default: from the extension of --out, else svg)")
+    view = parser.add_mutually_exclusive_group()
+    view.add_argument("--expand", dest="expand", action="store_true", default=True,
+                      help="every node inside each layer's box (default)")
+    view.add_argument("--by-layer", dest="expand", action="store_false",
+                      help="one box per layer: the whole network at a glance")
+    parser.add_argument("--model", choices=("basic", "deeper"), default="basic",
+                        help="which network (default basic; see `train --model`)")
+    parser.add_argument("--weights", default=None,
+                        help="trained weights (.npz written by `train`) to load first")
+    parser.add_argument("--batch-size", type=int, default=2,
+                        help="how many digits go through the network (default 2)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed for the initial weights (default 0)")
+
+
+def output_path(out, format):
+    """The file to write: ``out`` as given, else graph.svg (graph.png with format='png')."""
+    if out is not None:
+        return out
+    return f"graph.{format or 'svg'}"
+
+
+def draw_model(model, images, labels, path, expand=True, format=None):
+    """Forward ``images`` through ``model``, cross-entropy with ``labels``, backward, and
+    render the graph to exactly ``path``; returns the path. ``train`` can call this to put
+    the diagram next to the weights. Raises ``autograd.viz.GraphvizNotFound`` without dot.
+    """
+    import autograd as ag
+    from autograd import functional as F
+    from autograd.viz import draw, render
+
+    images = ag.Tensor(images, name="images")
+    labels = ag.Tensor(labels, name="labels")
+    parameters = list(model.parameters())
+    earlier = [p.grad for p in parameters]
+    for p in parameters:  # the picture shows this batch's gradients alone
+        p.grad = None
+    try:
+        loss = F.cross_entropy(model(images), labels)
+        loss.backward()
+        diagram = draw(loss, expand=expand)
+    finally:
+        for p, grad in zip(parameters, earlier):  # leave the model's gradients as they were
+            p.grad = grad
+    return render(diagram, path, format)
+
+
+def run(args):
+    from autograd import data, models
+    from autograd.viz import GraphvizNotFound
+
+    if args.batch_size < 1:
+        print(f"draw: --batch-size must be at least 1, got {args.batch_size}", file=sys.stderr)
+        return 2
+    path = output_path(args.out, args.format)
+    if args.format is None and os.path.splitext(path)[1][1:].lower() not in FORMATS:
+        print(f"draw: cannot tell the format from {path!r}: end --out in .svg, .png or .pdf, "
+              "or pass --format", file=sys.stderr)
+        return 2
+    model = models.digits_cnn(args.model, rng=args.seed)
+    if args.weights is not None:
+        from autograd.serialization import load
+        model.load_state_dict(load(args.weights))
+    images, labels = data.load_digits()
+    existed = os.path.exists(path)
+    try:
+        draw_model(model, images[:args.batch_size], labels[:args.batch_size], path,
+                   expand=args.expand, format=args.format)
+    except GraphvizNotFound as error:
+        print(f"draw: {error}", file=sys.stderr)
+        return 1
+    view = "expanded" if args.expand else "by layer"
+    print(f"wrote {os.path.abspath(path)}{' (replaced the earlier file)' if existed else ''}: "
+          f"the {args.model} CNN's graph, {view}, on {min(args.batch_size, len(images))} digits")
+    return 0

@@ -1,0 +1,513 @@
+"""draw: the recorded graph as a Graphviz diagram, with values, gradients and layers.
+
+Tensors are rounded boxes (parameters yellow, inputs and constants grey, the output
+green), ops are blue ellipses labelled with the course's symbol, the node's name and its
+sequence number. Gradients appear in red once known. Each Module that ran is a cluster
+(nested like the modules); ``expand=False`` draws each leaf module as one box.
+
+DOT node ids are stable: tensors ``t{k}`` (see ``autograd.viz.graph.tensor_ids``), ops
+``n{seq}``, collapsed modules ``m{k}``, so frames of one graph line up.
+"""
+
+import html
+import os
+import warnings
+
+import graphviz
+import numpy as np
+
+import nodes
+
+from ..tensor import Tensor
+from .graph import SMALL_ARRAY, argument_names, grad_of, node_id, role, walk
+
+INSTALL_COMMAND = "apt-get install -y --no-install-recommends graphviz"
+DEFAULT_MAX_NODES = 1500  # dot lays out ~1,500 nodes in a few seconds here; 5,000 take 14 s
+
+FONT = "Helvetica,Arial,sans-serif"
+GRAD_COLOR = "#c62828"        # gradients: the second colour
+OP_FILL, OP_BORDER = "#dbe9f8", "#4a78a8"
+ROLE_FILL = {"parameter": "#fff1bf", "input": "#ececec", "intermediate": "#ffffff",
+             "output": "#dcf1dc"}
+HIGHLIGHT_COLOR, HIGHLIGHT_FILL = "#ff6f00", "#ffe0b2"
+CLUSTER_FILLS = ("#f6f6f6", "#edf2fa", "#fbf3e8", "#eef7ee")
+NOTE_COLOR = "#8e2424"
+
+
+class GraphvizNotFound(graphviz.ExecutableNotFound):
+    """Rendering needs Graphviz's ``dot`` program, which is not on PATH."""
+
+    def __init__(self, args=None):  # graphviz.ExecutableNotFound formats its own text from args
+        RuntimeError.__init__(
+            self,
+            "Graphviz is missing: its `dot` program was not found on PATH, so the diagram "
+            "cannot be rendered (the DOT text is still available as .source). Install it "
+            f"with:\n    {INSTALL_COMMAND}\n(as root on Debian/Ubuntu; `brew install graphviz` "
+            "on macOS), then try again.")
+
+
+class Diagram(graphviz.Digraph):
+    """The ``graphviz.Digraph`` that ``draw`` returns.
+
+    It differs in two ways. ``render(path)`` (or ``render(path, format="png")``) writes
+    exactly ``path``, the format taken from its extension (svg, png, pdf ...); other
+    arguments get graphviz's own ``render``. Without Graphviz installed, rendering raises
+    ``GraphvizNotFound`` with the command to install it, and Jupyter shows that message
+    instead of an error traceback.
+    """
+
+    def pipe(self, *args, **kwargs):
+        try:
+            return super().pipe(*args, **kwargs)
+        except graphviz.ExecutableNotFound as error:
+            if isinstance(error, GraphvizNotFound):
+                raise
+            raise GraphvizNotFound() from error
+
+    def render(self, filename=None, *args, **kwargs):
+        if filename is not None and not args and set(kwargs) <= {"format"}:
+            return render(self, filename, kwargs.get("format"))
+        try:
+            return super().render(filename, *args, **kwargs)
+        except graphviz.ExecutableNotFound as error:
+            if isinstance(error, GraphvizNotFound):
+                raise
+            raise GraphvizNotFound() from error
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except GraphvizNotFound as error:
+            return {"text/plain": f"{error}\n\n(DOT source: {len(self.source)} characters "
+                                  "in .source)"}
+
+
+def render(digraph, path, format=None):
+    """Render ``digraph`` to exactly ``path`` and return the path.
+
+    The format comes from the extension (``.svg``, ``.png``, ``.pdf`` ...) unless
+    ``format`` is given. Unlike ``graphviz.Digraph.render``, no suffix is added and no DOT
+    source file is left beside it. Raises ``GraphvizNotFound`` when ``dot`` is missing.
+    """
+    path = os.fspath(path)
+    if format is None:
+        extension = os.path.splitext(path)[1][1:].lower()
+        if extension not in graphviz.FORMATS:
+            raise ValueError(f"render: cannot tell the image format from the path {path!r}; "
+                             "end it in .svg, .png or .pdf, or pass format='svg'")
+        format = extension
+    elif format not in graphviz.FORMATS:
+        raise ValueError(f"render: unknown format {format!r}; use 'svg', 'png' or 'pdf'")
+    try:
+        data = digraph.pipe(format=format)
+    except graphviz.ExecutableNotFound as error:
+        if isinstance(error, GraphvizNotFound):
+            raise
+        raise GraphvizNotFound() from error
+    with open(path, "wb") as file:
+        file.write(data)
+    return path
+
+
+# ---------------------------------------------------------------- text in labels
+
+def _number(value):
+    return format(float(value), ".4g")
+
+
+def format_array(array, small=SMALL_ARRAY, max_lines=6):
+    """The array's values for a label: whole when small (4 significant digits), else a summary.
+
+    Whole means at most ``small`` elements printing on at most ``max_lines`` lines (a bias
+    of shape (1, 16, 1, 1) would take 16 lines: it gets the summary).
+    """
+    array = np.asarray(array)
+    if array.size == 0:
+        return f"empty {array.shape}"
+    if array.size <= small:
+        if array.dtype.kind == "b":
+            text = np.array2string(array, separator=", ")
+        else:
+            text = np.array2string(array, separator=", ", formatter={"all": _number})
+        if text.count("\n") < max_lines:
+            return text
+    return (f"min {float(array.min()):.3g}  mean {float(array.mean()):.3g}  "
+            f"max {float(array.max()):.3g}")
+
+
+def _shape_text(array, usual_dtype):
+    text = "scalar" if array.ndim == 0 else str(array.shape)
+    if array.dtype != usual_dtype:
+        text += f" {array.dtype}"
+    return text
+
+
+def _html_lines(lines):
+    """Graphviz HTML-like label: each line escaped and left-aligned."""
+    return "<" + "".join(f'{line}<BR ALIGN="LEFT"/>' for line in lines) + ">"
+
+
+def _escaped(text):
+    return [html.escape(line) for line in text.splitlines()]
+
+
+def _grad_lines(grad, small=SMALL_ARRAY):
+    text = _escaped(format_array(grad, small))
+    if len(text) == 1:
+        text[0] = "grad " + text[0]
+    else:
+        text.insert(0, "grad")
+    return [f'<FONT COLOR="{GRAD_COLOR}">{line}</FONT>' for line in text]
+
+
+# ---------------------------------------------------------------- the drawing
+
+class _Module:
+    __slots__ = ("path", "kind", "parent", "index", "has_children")
+
+    def __init__(self, path, kind, parent, index):
+        self.path, self.kind, self.parent, self.index = path, kind, parent, index
+        self.has_children = False
+
+
+def draw(output, show_values=True, show_grads=True, group_by_layer=True, expand=True,
+         rankdir="LR", highlight=None, grads=None, max_nodes=DEFAULT_MAX_NODES):
+    """Draw the graph leading to ``output`` (a Tensor); return a ``graphviz.Digraph``.
+
+    show_values     tensor values (16 elements or fewer) or min/mean/max summaries
+    show_grads      gradients, in red, where known: ``.grad`` after backward (leaves and
+                    retained tensors; nothing before backward), or ``grads``
+    grads           a mapping Tensor -> array shown INSTEAD of ``.grad`` (the step-through
+                    passes the gradients known so far); an empty dict shows none
+    group_by_layer  one cluster per Module, nested like the modules
+    expand          False draws each leaf module (Conv2d, Linear ...) as one box
+    rankdir         "LR" (left to right) or "TB" (top to bottom)
+    highlight       a Node or Tensor (or several) drawn emphasised, orange
+    max_nodes       a graph with more tensors + ops than this falls back to the layer
+                    view, then to the part nearest the output, with a note and a warning
+
+    The result has ``.source`` (DOT text) even without Graphviz; ``.render("g.svg")`` or
+    ``autograd.viz.render(diagram, path)`` writes a file, and Jupyter shows it inline.
+    Drawing only reads the graph: backward afterwards gives the same gradients.
+    """
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(f"draw: rankdir must be 'LR', 'RL', 'TB' or 'BT', got {rankdir!r}")
+    if grads is not None and not hasattr(grads, "get"):
+        raise TypeError(f"draw: grads must be a mapping Tensor -> array (or None for .grad), "
+                        f"got {type(grads).__name__}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"draw: max_nodes must be a positive integer, got {max_nodes!r}")
+    return _Drawing(walk(output, "draw"), show_values, show_grads, group_by_layer, expand,
+                    rankdir, highlight, grads, max_nodes).diagram()
+
+
+class _Drawing:
+    """Decides what is drawn where (clusters, collapsed modules, the node budget); emits DOT."""
+
+    def __init__(self, graph_walk, show_values, show_grads, group_by_layer, expand, rankdir,
+                 highlight, grads, max_nodes):
+        self.walk = graph_walk
+        self.show_values, self.show_grads = show_values, show_grads
+        self.group_by_layer, self.rankdir = group_by_layer, rankdir
+        self.grads, self.max_nodes = grads, max_nodes
+        self.consumers = {}
+        for op in graph_walk.ops:
+            for tensor in op._inputs:
+                users = self.consumers.setdefault(id(tensor), [])
+                if not users or users[-1] is not op:
+                    users.append(op)
+        self._find_modules()
+        self.highlighted = self._highlight_ids(highlight)
+        self.notes = []
+        total = len(graph_walk.ops) + len(graph_walk.tensors)
+        layer_view = not expand and bool(self.modules)
+        if expand and total > max_nodes and self.modules:
+            layer_view = True
+            self.notes.append(f"{total:,} tensors and ops are too many to lay out quickly "
+                              f"(max_nodes={max_nodes:,}): showing the layer view")
+        self._plan(layer_view)
+        shown = len(self.units) + len(self.visible_tensors)
+        if shown > max_nodes:
+            self._keep_nearest_output()
+            self.notes.append(f"{shown:,} nodes are too many to lay out quickly "
+                              f"(max_nodes={max_nodes:,}): showing the {max_nodes:,} nearest "
+                              "the output")
+        for note in self.notes:
+            warnings.warn(f"draw: {note}", stacklevel=3)
+
+    # ------------------------------------------------------------ modules and clusters
+    def _find_modules(self):
+        """Every module path that made a node, with its parent path, from the nodes' scopes."""
+        self.modules = {}
+        for op in self.walk.ops:
+            scope = op._scope
+            while scope is not None and scope.path not in self.modules:
+                parent = scope.parent
+                while parent is not None and parent.path == scope.path:
+                    parent = parent.parent
+                parent_path = parent.path if parent is not None else None
+                self.modules[scope.path] = _Module(scope.path, scope.kind, parent_path,
+                                                   len(self.modules))
+                scope = parent
+        for module in self.modules.values():
+            if module.parent is not None:
+                self.modules[module.parent].has_children = True
+        self._chains = {}
+
+    def _chain(self, path):
+        """[path, parent, grandparent, ...] up to the root module."""
+        chain = self._chains.get(path)
+        if chain is None:
+            chain, step = [], path
+            while step is not None:
+                chain.append(step)
+                step = self.modules[step].parent
+            self._chains[path] = chain
+        return chain
+
+    def _common(self, paths):
+        """The deepest module path enclosing all ``paths`` (None: the top level)."""
+        common = None
+        for number, path in enumerate(paths):
+            if path is None:
+                return None
+            if number == 0:
+                common = path
+            elif path != common:
+                enclosing = set(self._chain(path))
+                common = next((p for p in self._chain(common) if p in enclosing), None)
+                if common is None:
+                    return None
+        return common
+
+    @staticmethod
+    def _module_of(op):
+        return op._scope.path if op._scope is not None else None
+
+    # ------------------------------------------------------------ what is drawn
+    def _plan(self, layer_view):
+        """Units (op nodes or module boxes), visible tensors, their clusters and edges."""
+        graph_walk = self.walk
+        collapsed = ({path for path, m in self.modules.items() if not m.has_children}
+                     if layer_view else set())
+        unit_of = {}          # id(op) -> unit id
+        self.units = {}       # unit id -> (kind, object, cluster, rank)
+        self.box_ops = {}     # box id -> ops in it
+        for op in graph_walk.ops:
+            path = self._module_of(op)
+            if path in collapsed:
+                module = self.modules[path]
+                unit = f"m{module.index}"
+                self.box_ops.setdefault(unit, []).append(op)
+                cluster = module.parent
+            else:
+                unit, cluster = node_id(op), path
+            unit_of[id(op)] = unit
+            self.units[unit] = ("box" if path in collapsed else "op",
+                                self.modules[path] if path in collapsed else op,
+                                cluster if self.group_by_layer else None, op._seq)
+        self.box_params = {}
+        self.visible_tensors = {}   # tensor id -> (tensor, cluster, rank)
+        output = graph_walk.output
+        for tensor in graph_walk.tensors:
+            key = graph_walk.ids[id(tensor)]
+            touching = list(self.consumers.get(id(tensor), ()))
+            if tensor._node is not None:
+                touching.append(tensor._node)
+            units = {unit_of[id(op)] for op in touching}
+            if (collapsed and tensor is not output and len(units) == 1
+                    and next(iter(units)).startswith("m") and self._part_of_box(tensor)):
+                if tensor._node is None and tensor._requires_grad:
+                    self.box_params.setdefault(next(iter(units)), []).append(tensor)
+                continue
+            cluster = None
+            if self.group_by_layer and touching:
+                cluster = self._common([self.units[unit_of[id(op)]][2] for op in touching])
+            if tensor._node is not None:
+                rank = tensor._node._seq + 0.5
+            else:
+                rank = min(op._seq for op in touching) - 0.5 if touching else 0
+            self.visible_tensors[key] = (tensor, cluster, rank)
+        self.edges = []   # (from, to, head label or None)
+        seen = set()
+        ids = graph_walk.ids
+        for op in graph_walk.ops:
+            unit = unit_of[id(op)]
+            names = argument_names(op) if len(op._inputs) > 1 and not unit.startswith("m") else None
+            for position, tensor in enumerate(op._inputs):
+                key = ids[id(tensor)]
+                if key not in self.visible_tensors:
+                    continue
+                edge = (key, unit, names[position] if names else None)
+                if names is None:
+                    if edge in seen:
+                        continue
+                    seen.add(edge)
+                self.edges.append(edge)
+            result = graph_walk.outputs[id(op)]
+            key = ids[id(result)]
+            if key in self.visible_tensors and (unit, key) not in seen:
+                seen.add((unit, key))
+                self.edges.append((unit, key, None))
+
+    @staticmethod
+    def _part_of_box(tensor):
+        """Hidden inside a module's box: intermediates, parameters, unnamed scalar constants."""
+        if tensor._node is not None or tensor._requires_grad:
+            return True
+        return tensor.name is None and tensor.data.size == 1
+
+    def _keep_nearest_output(self):
+        """Keep the ``max_nodes`` units and tensors with the largest sequence numbers."""
+        ranked = [(rank, key) for key, (_, _, _, rank) in self.units.items()]
+        ranked += [(rank, key) for key, (_, _, rank) in self.visible_tensors.items()]
+        ranked.sort(reverse=True)
+        kept = {key for _, key in ranked[:self.max_nodes]}
+        self.units = {k: v for k, v in self.units.items() if k in kept}
+        self.visible_tensors = {k: v for k, v in self.visible_tensors.items() if k in kept}
+        self.edges = [e for e in self.edges if e[0] in kept and e[1] in kept]
+
+    def _highlight_ids(self, highlight):
+        if highlight is None:
+            return set()
+        items = [highlight] if isinstance(highlight, (nodes.Node, Tensor)) else list(highlight)
+        op_ids = {id(op) for op in self.walk.ops}
+        found = set()
+        for item in items:
+            if isinstance(item, Tensor):
+                key = self.walk.ids.get(id(item))
+                if key is None:
+                    raise ValueError(f"draw: highlight: a tensor of shape {item.shape} is not "
+                                     "in the graph leading to this output")
+            elif isinstance(item, nodes.Node):
+                if id(item) not in op_ids:
+                    raise ValueError(f"draw: highlight: {item!r} is not in the graph leading "
+                                     "to this output")
+                key = node_id(item)
+            else:
+                raise TypeError(f"draw: highlight takes Nodes or Tensors (or a list of them), "
+                                f"got {type(item).__name__}")
+            found.add(key)
+        return found
+
+    # ------------------------------------------------------------ DOT
+    def diagram(self):
+        diagram = Diagram(
+            name="tapegrad",
+            graph_attr={"rankdir": self.rankdir, "fontname": FONT, "fontsize": "11",
+                        "nodesep": "0.25", "ranksep": "0.35"},
+            node_attr={"fontname": FONT, "fontsize": "10"},
+            edge_attr={"color": "#555555", "arrowsize": "0.7", "fontname": FONT,
+                       "fontsize": "8", "fontcolor": "#555555"})
+        if self.notes:
+            diagram.attr("graph", label=" ".join(self.notes), labelloc="t",
+                         fontcolor=NOTE_COLOR)
+        containers, used = {None: diagram}, set()
+
+        def container(path):
+            if path not in containers:
+                module = self.modules[path]
+                depth = len(self._chain(path)) - 1
+                if path and module.kind:
+                    title = f"{path}: {module.kind}"
+                else:
+                    title = path or module.kind or "model"
+                containers[path] = graphviz.Digraph(
+                    name=f"cluster_{module.index}",
+                    graph_attr={"label": title, "labeljust": "l", "style": "rounded,filled",
+                                "fillcolor": CLUSTER_FILLS[depth % len(CLUSTER_FILLS)],
+                                "color": "#9e9e9e", "fontcolor": "#333333",
+                                "fontsize": "10"})
+            if path is not None and path not in used:
+                used.update(self._chain(path))
+            return containers[path]
+
+        # Declared in tape order (dot places earlier declarations first within a rank).
+        declared = [(rank, key) for key, (_, _, rank) in self.visible_tensors.items()]
+        declared += [(rank, key) for key, (_, _, _, rank) in self.units.items()]
+        declared.sort()
+        for _, key in declared:
+            if key in self.visible_tensors:
+                tensor, cluster, _ = self.visible_tensors[key]
+                attributes = self._tensor_attributes(key, tensor)
+            else:
+                kind, item, cluster, _ = self.units[key]
+                attributes = (self._op_attributes(key, item) if kind == "op"
+                              else self._box_attributes(key, item))
+            container(cluster).node(key, **attributes)
+        # Nest the clusters, innermost first so that each is complete when added to its parent.
+        for path in sorted(used, key=lambda p: -len(self._chain(p))):
+            container(self.modules[path].parent).subgraph(container(path))
+        for tail, head, name in self.edges:
+            if name is None:
+                diagram.edge(tail, head)
+            else:
+                diagram.edge(tail, head, headlabel=name, labeldistance="1.6")
+        return diagram
+
+    def _emphasis(self, key, attributes):
+        if key in self.highlighted:
+            attributes.update(color=HIGHLIGHT_COLOR, penwidth="3", fillcolor=HIGHLIGHT_FILL)
+        return attributes
+
+    def _tensor_attributes(self, key, tensor):
+        kind = role(tensor, self.walk.output)
+        data = tensor.data
+        lines = []
+        title = tensor.name or ("output" if kind == "output" else None)
+        if title:
+            lines.append(f"<B>{html.escape(str(title))}</B>")
+        if not (kind == "input" and title is None and data.size == 1):  # a constant: just its value
+            lines.append(html.escape(_shape_text(data, self.walk.output.data.dtype)))
+        if self.show_values:
+            lines += _escaped(format_array(data))
+        if self.show_grads:
+            grad = grad_of(tensor, self.grads)
+            if grad is not None:
+                lines += _grad_lines(grad)
+        attributes = {"label": _html_lines(lines), "shape": "box", "style": "rounded,filled",
+                      "fillcolor": ROLE_FILL[kind], "color": "#777777"}
+        if kind == "output":
+            attributes["penwidth"] = "2"
+        return self._emphasis(key, attributes)
+
+    def _op_attributes(self, key, op):
+        name, symbol = op.name, op.symbol
+        if symbol and symbol != name:
+            head, detail = symbol, f"{name} #{op._seq}"
+        else:
+            head, detail = name, f"#{op._seq}"
+        label = (f'<<B>{html.escape(head)}</B><BR/>'
+                 f'<FONT POINT-SIZE="8">{html.escape(detail)}</FONT>>')
+        attributes = {"label": label, "shape": "ellipse", "style": "filled",
+                      "fillcolor": OP_FILL, "color": OP_BORDER, "margin": "0.04,0.02"}
+        return self._emphasis(key, attributes)
+
+    def _box_attributes(self, key, module):
+        ops = self.box_ops[key]
+        title = f"<B>{html.escape(module.path)}</B> {html.escape(module.kind or '')}"
+        lines = [title, html.escape(" ".join(op.name for op in ops))]
+        shapes = []
+        for op in ops:
+            result = self.walk.outputs[id(op)]
+            if self.walk.ids[id(result)] in self.visible_tensors:
+                shape = "scalar" if result.data.ndim == 0 else str(result.data.shape)
+                if shape not in shapes:
+                    shapes.append(shape)
+        if shapes:
+            lines.append(html.escape("out " + ", ".join(shapes)))
+        prefix = module.path + "." if module.path else ""
+        for parameter in self.box_params.get(key, ()):
+            name = parameter.name or "parameter"
+            if name.startswith(prefix):
+                name = name[len(prefix):]
+            lines.append(html.escape(f"{name} {parameter.data.shape}"))
+            if self.show_grads:
+                grad = grad_of(parameter, self.grads)
+                if grad is not None:
+                    lines += _grad_lines(grad, small=4)  # a box lists several: keep them short
+        attributes = {"label": _html_lines(lines), "shape": "box", "style": "filled",
+                      "fillcolor": OP_FILL, "color": OP_BORDER, "penwidth": "1.5"}
+        if any(node_id(op) in self.highlighted for op in ops):
+            attributes.update(color=HIGHLIGHT_COLOR, penwidth="3", fillcolor=HIGHLIGHT_FILL)
+        return attributes
