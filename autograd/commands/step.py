@@ -1,0 +1,95 @@
+"""Write backprop, step by step, as one HTML page that any browser opens (no network).
+
+By default the graph is the course's small network f = W2 max(0, W1 x) with arrays
+small enough to show every number; --cnn steps through the default digits CNN on a
+batch of 2 digits with a cross-entropy loss (shapes and summaries instead of numbers).
+An existing page is never overwritten silently: a new name is chosen unless --force.
+"""
+
+import os
+import sys
+
+import graphviz
+import numpy as np
+
+import autograd as ag
+
+HELP = "write an HTML page that steps through backprop node by node"
+
+
+def add_arguments(parser):
+    parser.add_argument("--cnn", action="store_true",
+                        help="step through the default digits CNN (2 digits, cross-entropy) "
+                             "instead of the small f = W2 max(0, W1 x)")
+    parser.add_argument("--out", default="step.html",
+                        help="the page to write (default step.html)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite --out if it exists (otherwise a new name is chosen)")
+    parser.add_argument("--forward", action="store_true",
+                        help="show the forward pass node by node before the backward pass")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed for the weights and the digits picked (default 0)")
+    parser.add_argument("--interval", type=int, default=1000,
+                        help="milliseconds per step when playing (default 1000)")
+    parser.add_argument("--text-only", action="store_true",
+                        help="leave out the diagrams (no Graphviz needed)")
+
+
+def small_example(seed=0):
+    """The course's f = W2 max(0, W1 x): x has 3 values, W1 is 4x3, W2 is 1x4."""
+    rng = np.random.default_rng(seed)
+    x = ag.tensor(rng.normal(size=(3,)).round(2), name="x")
+    w1 = ag.tensor(rng.normal(size=(4, 3)).round(2), requires_grad=True, name="W1")
+    w2 = ag.tensor(rng.normal(size=(1, 4)).round(2), requires_grad=True, name="W2")
+    f = (w2 @ ag.maximum(0.0, w1 @ x)).sum()
+    return f, "f = W2 max(0, W1 x), step by step"
+
+
+def cnn_example(seed=0):
+    """The default digits CNN on 2 digits, with the cross-entropy loss."""
+    from autograd import functional as F
+    from autograd import nn
+    from autograd.data import load_digits
+    from autograd.models import digits_cnn
+
+    if hasattr(nn, "manual_seed"):
+        nn.manual_seed(seed)
+    model = digits_cnn()
+    images, labels = load_digits()
+    pick = np.random.default_rng(seed).choice(len(images), size=2, replace=False)
+    loss = F.cross_entropy(model(ag.tensor(images[pick])), labels[pick])
+    return loss, "the digits CNN on 2 digits, with cross-entropy, step by step"
+
+
+def free_name(path):
+    """``path`` if nothing is there, else the first of name-1.ext, name-2.ext, ... that is free."""
+    if not os.path.exists(path):
+        return path
+    stem, ext = os.path.splitext(path)
+    k = 1
+    while os.path.exists(f"{stem}-{k}{ext}"):
+        k += 1
+    return f"{stem}-{k}{ext}"
+
+
+def run(args):
+    from autograd.viz.stepper import Stepper
+
+    output, title = cnn_example(args.seed) if args.cnn else small_example(args.seed)
+    path = args.out
+    if not args.force:
+        path = free_name(args.out)
+        if path != args.out:
+            print(f"{args.out} exists; writing {path} instead (--force overwrites)")
+    stepper = Stepper(output)
+    try:
+        stepper.to_html(path, overwrite=args.force, forward=args.forward, interval=args.interval,
+                        title=title, diagrams=not args.text_only)
+    except graphviz.ExecutableNotFound as error:  # say how to install it, or go without
+        print(f"python -m autograd step: {error} (here: --text-only)", file=sys.stderr)
+        return 1
+    steps = len(stepper.all_steps())
+    print(f"wrote {path}: {steps} backward steps"
+          + (f" after {len(stepper.nodes)} forward steps" if args.forward else "")
+          + "; open it in a browser (arrow keys step)")
+    return 0
