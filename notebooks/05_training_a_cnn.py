@@ -1,0 +1,281 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 5. Training a CNN on handwritten digits
+#
+# Everything so far, put together: the notes' architecture
+# **INPUT - CONV - RELU - POOL - FC**, trained with mini-batch gradient descent on 1,797
+# handwritten digits (8x8 grayscale images, shipped with tapegrad). Then a deeper network
+# with **dropout**. Along the way: a progress bar, the loss and accuracy curves, what the
+# filters learned, the activation maps of one digit, and a confusion matrix.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+from tqdm.auto import tqdm
+
+import autograd as ag
+from autograd import data, draw, nn, optim
+from autograd.models import digits_cnn
+
+# %% [markdown]
+# ## The data
+#
+# Each image is 8x8 pixels with values in [0, 1], stored as (N, channels, height, width).
+# 20% of the digits are held out to test on: a network is only useful if it does well on
+# digits it never trained on.
+
+# %%
+images, labels = data.load_digits()
+x_train, x_test, y_train, y_test = data.train_test_split(images, labels, test_fraction=0.2, seed=0)
+print("images:", images.shape, " train:", x_train.shape[0], " test:", x_test.shape[0])
+assert images.shape == (1797, 1, 8, 8) and len(x_train) + len(x_test) == 1797
+
+fig, axes = plt.subplots(2, 10, figsize=(10, 2.4))
+for ax, image, label in zip(axes.ravel(), x_train, y_train):
+    ax.imshow(image[0], cmap="gray_r")
+    ax.set_title(str(label))
+    ax.axis("off")
+fig.tight_layout()
+
+# %% [markdown]
+# ## The model: INPUT - CONV - RELU - POOL - FC
+#
+# * INPUT [8x8x1];
+# * CONV: 16 filters of 3x3 with zero padding 1, so the maps stay 8x8: [8x8x16];
+# * RELU: $\max(0, x)$, the size does not change;
+# * POOL: 2x2 max pooling, stride 2: [4x4x16];
+# * FC: every one of the $4 \cdot 4 \cdot 16 = 256$ numbers to each of the 10 class scores.
+#
+# The summary lists the layers, their output shapes and their parameters:
+# the CONV layer has $3 \cdot 3 \cdot 1 \cdot 16 + 16 = 160$, the FC layer
+# $256 \cdot 10 + 10 = 2570$.
+
+# %%
+model = digits_cnn("basic", rng=0)
+with ag.no_grad():
+    model(ag.tensor(x_train[:1]))          # one digit through, so the summary shows the shapes
+print(model)
+assert model.num_parameters() == 160 + 2570
+
+# %% [markdown]
+# The scores become a loss with **cross-entropy**: softmax turns the 10 scores into
+# probabilities, and the loss is $-\log$ of the probability given to the right digit (an
+# untrained network guesses about evenly, so its loss is near $\log 10 \approx 2.3$). One
+# mini-batch of 4 digits through the network, drawn one box per layer:
+
+# %%
+loss_fn = nn.CrossEntropyLoss()
+small_loss = loss_fn(model(ag.tensor(x_train[:4])), y_train[:4])
+print("loss of an untrained network:", small_loss.item())
+draw(small_loss, expand=False, rankdir="TB")
+
+# %% [markdown]
+# `expand=True` (the default) opens every layer's box to show the nodes it recorded: the
+# CONV layer is a `ConvolutionNode` and an addition for the bias, the RELU a `max` with 0,
+# and the loss a `log_softmax` node, an indexing node that picks each digit's right class,
+# and a sum scaled by $-1/N$.
+
+# %% [markdown]
+# ## Training
+#
+# Each step: a mini-batch of 32 digits forward, the loss, `backward()`, and the optimizer
+# moves every weight against its gradient. We use Adam (gradient descent with a per-weight
+# step size) with learning rate 0.01. One pass over the training digits is an epoch; after
+# each we measure the accuracy on the training and the test digits.
+
+# %%
+def accuracy(model, x, y):
+    """Fraction of digits whose highest score is the right class (dropout off, nothing recorded)."""
+    model.eval()
+    with ag.no_grad():
+        predicted = model(ag.tensor(x)).data.argmax(axis=1)
+    model.train()
+    return float((predicted == y).mean())
+
+
+def fit(model, epochs, lr=0.01, seed=0, description="training"):
+    """Train with Adam on mini-batches of 32; the per-epoch loss and train/test accuracy."""
+    optimizer = optim.Adam(model.parameters(), lr=lr)
+    batches = data.batches(x_train, y_train, batch_size=32, seed=seed)
+    history = {"loss": [], "train": [], "test": []}
+    model.train()
+    progress = tqdm(range(epochs), desc=description, unit="epoch")
+    for _ in progress:
+        total = 0.0
+        for xb, yb in batches:
+            loss = loss_fn(model(ag.tensor(xb)), yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(yb)
+        history["loss"].append(total / len(x_train))
+        history["train"].append(accuracy(model, x_train, y_train))
+        history["test"].append(accuracy(model, x_test, y_test))
+        progress.set_postfix(loss=f"{history['loss'][-1]:.3f}", test=f"{history['test'][-1]:.3f}")
+    return history
+
+
+history = fit(model, epochs=10, description="INPUT-CONV-RELU-POOL-FC")
+print(f"test accuracy: {history['test'][-1]:.3f}")
+assert history["loss"][-1] < history["loss"][0]
+assert history["test"][-1] > 0.9
+
+# %%
+def plot_history(histories):
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.2))
+    for name, h in histories.items():
+        epochs = range(1, len(h["loss"]) + 1)
+        line, = ax_loss.plot(epochs, h["loss"], marker=".", label=name)
+        ax_acc.plot(epochs, h["train"], marker=".", color=line.get_color(), label=f"{name}: train")
+        ax_acc.plot(epochs, h["test"], linestyle="--", color=line.get_color(), label=f"{name}: test")
+    ax_loss.set(xlabel="epoch", ylabel="training loss (cross-entropy)", yscale="log")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy")
+    ax_loss.legend()
+    ax_acc.legend(fontsize=8)
+    fig.tight_layout()
+
+
+plot_history({"basic": history})
+
+# %% [markdown]
+# ## What the filters learned
+#
+# The 16 filters of the CONV layer, 3x3 each (dark: negative weights, light: positive).
+# They started random; training shaped them into small edge and stroke detectors.
+
+# %%
+filters = model.conv.weight.data[:, 0]              # (16, 3, 3)
+fig, axes = plt.subplots(2, 8, figsize=(10, 2.8))
+for k, ax in enumerate(axes.ravel()):
+    ax.imshow(filters[k], cmap="gray")
+    ax.set_title(f"filter {k}", fontsize=8)
+    ax.axis("off")
+fig.suptitle("learned 3x3 filters")
+fig.tight_layout()
+
+# %% [markdown]
+# ## Activation maps
+#
+# One test digit through the network, layer by layer: the 16 activation maps after CONV and
+# RELU (8x8), and after POOL (4x4). Each map shows where its filter found its pattern.
+
+# %%
+digit = ag.tensor(x_test[:1])
+with ag.no_grad():
+    after_relu = model.relu(model.conv(digit)).data[0]
+    after_pool = model.pool(model.relu(model.conv(digit))).data[0]
+assert after_relu.shape == (16, 8, 8) and after_pool.shape == (16, 4, 4)
+assert (after_relu >= 0).all()
+
+fig, axes = plt.subplots(2, 17, figsize=(14, 2.2))
+axes[0, 0].imshow(x_test[0, 0], cmap="gray_r")
+axes[0, 0].set_title(f"digit {y_test[0]}", fontsize=8)
+for k in range(16):
+    axes[0, k + 1].imshow(after_relu[k], cmap="magma")
+    axes[0, k + 1].set_title(str(k), fontsize=8)
+    axes[1, k + 1].imshow(after_pool[k], cmap="magma")
+for ax in axes.ravel():
+    ax.axis("off")
+fig.suptitle("the 16 activation maps: after CONV+RELU (8x8, top) and after POOL (4x4, bottom)")
+fig.tight_layout()
+
+# %% [markdown]
+# ## The confusion matrix
+#
+# Row: the true digit; column: the network's answer. The diagonal counts the right answers;
+# everything off it is a mistake, and shows which digits get mixed up.
+
+# %%
+model.eval()
+with ag.no_grad():
+    predicted = model(ag.tensor(x_test)).data.argmax(axis=1)
+confusion = np.zeros((10, 10), dtype=int)
+np.add.at(confusion, (y_test, predicted), 1)
+assert confusion.sum() == len(y_test)
+assert np.array_equal(confusion.sum(axis=1), np.bincount(y_test, minlength=10))
+assert np.trace(confusion) / len(y_test) == history["test"][-1]
+
+fig, ax = plt.subplots(figsize=(4.5, 4.5))
+ax.imshow(confusion, cmap="Blues")
+for (i, j), count in np.ndenumerate(confusion):
+    if count:
+        ax.text(j, i, count, ha="center", va="center", fontsize=8,
+                color="white" if count > confusion.max() / 2 else "black")
+ax.set(xlabel="predicted digit", ylabel="true digit", xticks=range(10), yticks=range(10),
+       title=f"test accuracy {np.trace(confusion) / len(y_test):.3f}")
+off_diagonal = confusion - np.diag(np.diag(confusion))
+i, j = np.unravel_index(off_diagonal.argmax(), off_diagonal.shape)
+print(f"most common mistake: {i} taken for {j} ({off_diagonal[i, j]} times)")
+
+# %% [markdown]
+# ## A deeper network, with dropout
+#
+# The notes' typical architecture stacks more blocks: INPUT - CONV - RELU - POOL - CONV -
+# RELU - POOL - FC. A bigger network can also memorise its training data instead of
+# learning what digits look like (overfitting). **Dropout**: "in each SGD step, randomly
+# ignore a fraction $p$ of neurons", usually in one dropout layer close to the output.
+#
+# During training each element is zeroed with probability $p$ and the survivors are scaled
+# by $1/(1-p)$, so the expected value stays the same; at test time (`model.eval()`)
+# dropout does nothing.
+
+# %%
+dropout = nn.Dropout(0.25, rng=0)
+ones = ag.tensor(np.ones((4, 8), dtype=np.float32))
+print("training mode:\n", dropout(ones).data)
+kept = dropout(ag.tensor(np.ones((1000, 100), dtype=np.float32))).data
+print("fraction zeroed:", (kept == 0).mean(), " survivors scaled to", kept.max())
+assert abs((kept == 0).mean() - 0.25) < 0.01 and np.isclose(kept.max(), 1 / 0.75)
+dropout.eval()
+assert np.array_equal(dropout(ones).data, ones.data)   # the identity at test time
+
+# %% [markdown]
+# Two copies of the deeper network, starting from the same weights: one with dropout
+# $p = 0.25$ before the FC layer, one with the dropout switched off.
+
+# %%
+with_dropout = digits_cnn("deeper", rng=1)
+without_dropout = digits_cnn("deeper", rng=1)
+without_dropout.dropout.p = 0.0
+with ag.no_grad():
+    with_dropout(ag.tensor(x_train[:1]))
+print(with_dropout)
+assert with_dropout.num_parameters() == 6090
+
+histories = {
+    "dropout 0.25": fit(with_dropout, epochs=12, seed=1, description="deeper, with dropout"),
+    "no dropout": fit(without_dropout, epochs=12, seed=1, description="deeper, without dropout"),
+}
+for name, h in histories.items():
+    print(f"{name:>12}: training loss {h['loss'][-1]:.4f}, train accuracy {h['train'][-1]:.3f}, "
+          f"test accuracy {h['test'][-1]:.3f}")
+    assert h["test"][-1] > 0.9
+assert histories["dropout 0.25"]["loss"][-1] > histories["no dropout"]["loss"][-1]
+
+# %%
+plot_history(histories)
+
+# %% [markdown]
+# What dropout does here:
+#
+# * Without dropout the training loss heads for zero and the training accuracy for 100%:
+#   the network ends up fitting its 1,438 training digits perfectly, memorising them.
+# * With dropout every step trains a different, randomly thinned network, so the training
+#   loss stays higher and noisier: the network cannot rely on any single unit and has to
+#   spread what it learns.
+# * The test accuracies come out close. This network is small and the digits are easy, so
+#   there is little overfitting for dropout to cure, and which one wins depends on the seed.
+#   Dropout pays off in networks that are large compared with their data; try it with a
+#   wider FC layer or fewer training digits.
