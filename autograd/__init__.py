@@ -7,11 +7,16 @@ from .tensor import Tensor, maximum, tensor  # first: the tape imports Tensor
 from .gradcheck import GradcheckError, gradcheck
 from .tape import (AnomalyError, Step, apply, backprop, backward, detect_anomaly, enable_grad,
                    graph_nodes, is_grad_enabled, no_grad, scope)
+from . import data, functional, nn, optim
+from .serialization import load, save
+from .viz import draw, to_networkx
+from .viz.stepper import Stepper
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "maximum", "apply", "backward", "backprop", "Step", "graph_nodes",
     "scope", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError",
-    "gradcheck", "GradcheckError",
+    "gradcheck", "GradcheckError", "nn", "optim", "data", "functional", "save", "load",
+    "draw", "to_networkx", "Stepper",
 ]
