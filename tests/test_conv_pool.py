@@ -8,29 +8,12 @@ from hypothesis import strategies as st
 import autograd
 import nodes
 from autograd import functional as F
+from helpers import compare_with_torch
 
 
 @pytest.fixture(scope="module")
 def torch():
     return pytest.importorskip("torch")
-
-
-def compare_with_torch(torch, ours, theirs, *arrays, seed=0):
-    """Run ``ours`` on Tensors and ``theirs`` on torch tensors, both float64, with the same
-    random upstream gradient; the outputs and every input's gradient must agree to 1e-9."""
-    mine = [autograd.Tensor(a, requires_grad=True) for a in arrays]
-    out = ours(*mine)
-    upstream = np.random.default_rng(seed).standard_normal(out.shape)
-    out.backward(upstream)
-    reference_inputs = [torch.tensor(a, requires_grad=True) for a in arrays]
-    reference = theirs(*reference_inputs)
-    reference.backward(torch.tensor(upstream))
-    assert out.shape == tuple(reference.shape)
-    np.testing.assert_allclose(out.data, reference.detach().numpy(), rtol=0, atol=1e-9)
-    for i, (m, r) in enumerate(zip(mine, reference_inputs)):
-        assert m.grad is not None, f"input {i} got no gradient"
-        np.testing.assert_allclose(m.grad, r.grad.numpy(), rtol=0, atol=1e-9,
-                                   err_msg=f"gradient of input {i}")
 
 
 def randn(*shape, seed=0):

@@ -6,27 +6,12 @@ import pytest
 import autograd
 import nodes
 from autograd import functional as F
+from helpers import compare_with_torch
 
 
 @pytest.fixture(scope="module")
 def torch():
     return pytest.importorskip("torch")
-
-
-def compare_with_torch(torch, ours, theirs, *arrays, seed=0, atol=1e-12):
-    """Outputs and every input's gradient of ``ours`` (Tensors) and ``theirs`` (torch),
-    in float64, with the same random upstream gradient."""
-    mine = [autograd.Tensor(a, requires_grad=True) for a in arrays]
-    out = ours(*mine)
-    upstream = np.random.default_rng(seed).standard_normal(out.shape)
-    out.backward(upstream)
-    reference_inputs = [torch.tensor(a, requires_grad=True) for a in arrays]
-    reference = theirs(*reference_inputs)
-    reference.backward(torch.tensor(upstream))
-    np.testing.assert_allclose(out.data, reference.detach().numpy(), rtol=0, atol=atol)
-    for i, (m, r) in enumerate(zip(mine, reference_inputs)):
-        np.testing.assert_allclose(m.grad, r.grad.numpy(), rtol=0, atol=atol,
-                                   err_msg=f"gradient of input {i}")
 
 
 def randn(*shape, seed=0, scale=1.0):

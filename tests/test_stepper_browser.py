@@ -14,7 +14,6 @@ import autograd as ag
 from autograd.viz.stepper import Stepper
 
 CHROMIUM = "/usr/bin/chromium"
-HAS_DRAW = importlib.util.find_spec("autograd.viz.draw") is not None
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +54,7 @@ def course_example():
 def page_and_frames(browser, tmp_path):
     stepper = Stepper(course_example())
     path = tmp_path / "step.html"
-    stepper.to_html(path, interval=50, diagrams=HAS_DRAW)
+    stepper.to_html(path, interval=50, diagrams=True)
     frames = stepper.frames()
     page = browser.new_page()
     requests = []
@@ -99,8 +98,7 @@ def test_page_moves_on_click_and_arrow_keys(page_and_frames):
     assert state(page)["frame"] == len(frames) - 1
     page.click("#prev")
     assert state(page)["frame"] == len(frames) - 2
-    if HAS_DRAW:
-        assert state(page)["svgs"] == 1  # one diagram at a time, inline
+    assert state(page)["svgs"] == 1  # one diagram at a time, inline
     assert errors == []
     assert all(url.startswith("file://") for url in requests), requests  # no network
 

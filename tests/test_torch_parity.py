@@ -6,22 +6,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import autograd as ag
-from helpers import away_from_kinks, broadcastable
+from helpers import away_from_kinks, broadcastable, compare_with_torch
 
 torch = pytest.importorskip("torch")
 
 
-def compare(fn_ours, fn_torch, *arrays, atol=1e-10):
-    """Run the same function in both engines (float64); compare outputs and input gradients."""
-    ours = [ag.Tensor(a, requires_grad=True) for a in arrays]
-    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
-    out_ours, out_theirs = fn_ours(*ours), fn_torch(*theirs)
-    np.testing.assert_allclose(out_ours.data, out_theirs.detach().numpy(), atol=atol, rtol=1e-7)
-    upstream = np.random.default_rng(0).normal(size=out_ours.shape)
-    out_ours.backward(upstream)
-    out_theirs.backward(torch.tensor(upstream))
-    for i, (a, b) in enumerate(zip(ours, theirs)):
-        np.testing.assert_allclose(a.grad, b.grad.numpy(), atol=atol, rtol=1e-7, err_msg=f"input {i}")
+def compare(fn_ours, fn_torch, *arrays):
+    compare_with_torch(torch, fn_ours, fn_torch, *arrays, atol=1e-10)
 
 
 SHAPES = [(), (3,), (3, 4), (1, 4), (3, 1)]

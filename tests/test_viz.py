@@ -270,7 +270,7 @@ def test_scopes_made_by_hand_become_nested_clusters():
 # ---------------------------------------------------------------- layers (autograd.nn)
 
 def small_cnn():
-    nn = pytest.importorskip("autograd.nn")
+    from autograd import nn
     rng = np.random.default_rng(0)
     model = nn.Sequential(OrderedDict(
         features=nn.Sequential(nn.Conv2d(1, 2, 3, rng=rng), nn.ReLU(), nn.MaxPool2d(2)),
@@ -278,7 +278,7 @@ def small_cnn():
         fc=nn.Linear(2 * 3 * 3, 3, rng=rng)))
     images = ag.tensor(rng.uniform(size=(2, 1, 8, 8)).astype(np.float32), name="images")
     logits = model(images)
-    F = pytest.importorskip("autograd.functional")
+    from autograd import functional as F
     loss = F.cross_entropy(logits, np.array([0, 2]))
     return model, images, loss
 
@@ -330,9 +330,9 @@ def test_layer_view_draws_each_layer_as_one_box():
 
 
 def test_default_cnn_draws_in_both_views():
-    models = pytest.importorskip("autograd.models")
-    data = pytest.importorskip("autograd.data")
-    F = pytest.importorskip("autograd.functional")
+    from autograd import models
+    from autograd import data
+    from autograd import functional as F
     model = models.digits_cnn(rng=0)
     images, labels = data.load_digits()
     loss = F.cross_entropy(model(ag.tensor(images[:2])), labels[:2])
@@ -500,7 +500,6 @@ def test_missing_dot_is_a_clear_error(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- python -m autograd draw
 
 def test_draw_command_writes_graph_svg(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("autograd.models")
     from autograd.__main__ import main
     monkeypatch.chdir(tmp_path)
     if not HAVE_DOT and not os.environ.get("CI"):
@@ -524,7 +523,6 @@ def test_draw_command_writes_graph_svg(tmp_path, monkeypatch, capsys):
 
 
 def test_draw_command_without_dot(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("autograd.models")
     from autograd.__main__ import main
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PATH", str(tmp_path))
@@ -535,8 +533,8 @@ def test_draw_command_without_dot(tmp_path, monkeypatch, capsys):
 
 @needs_dot
 def test_draw_model_leaves_the_models_gradients_alone(tmp_path):
-    models = pytest.importorskip("autograd.models")
-    data = pytest.importorskip("autograd.data")
+    from autograd import models
+    from autograd import data
     from autograd.commands.draw import draw_model
     model = models.digits_cnn(rng=0)
     markers = [np.full(p.shape, 7.0, dtype=p.dtype) for p in model.parameters()]

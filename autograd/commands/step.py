@@ -6,13 +6,13 @@ batch of 2 digits with a cross-entropy loss (shapes and summaries instead of num
 An existing page is never overwritten silently: a new name is chosen unless --force.
 """
 
-import os
 import sys
 
 import graphviz
 import numpy as np
 
 import autograd as ag
+from autograd.commands import add_output_arguments, free_name
 
 HELP = "write an HTML page that steps through backprop node by node"
 
@@ -21,10 +21,7 @@ def add_arguments(parser):
     parser.add_argument("--cnn", action="store_true",
                         help="step through the default digits CNN (2 digits, cross-entropy) "
                              "instead of the small f = W2 max(0, W1 x)")
-    parser.add_argument("--out", default="step.html",
-                        help="the page to write (default step.html)")
-    parser.add_argument("--force", action="store_true",
-                        help="overwrite --out if it exists (otherwise a new name is chosen)")
+    add_output_arguments(parser, "step.html", "the page")
     parser.add_argument("--forward", action="store_true",
                         help="show the forward pass node by node before the backward pass")
     parser.add_argument("--seed", type=int, default=0,
@@ -59,17 +56,6 @@ def cnn_example(seed=0):
     pick = np.random.default_rng(seed).choice(len(images), size=2, replace=False)
     loss = F.cross_entropy(model(ag.tensor(images[pick])), labels[pick])
     return loss, "the digits CNN on 2 digits, with cross-entropy, step by step"
-
-
-def free_name(path):
-    """``path`` if nothing is there, else the first of name-1.ext, name-2.ext, ... that is free."""
-    if not os.path.exists(path):
-        return path
-    stem, ext = os.path.splitext(path)
-    k = 1
-    while os.path.exists(f"{stem}-{k}{ext}"):
-        k += 1
-    return f"{stem}-{k}{ext}"
 
 
 def run(args):

@@ -25,6 +25,8 @@ from collections import OrderedDict
 
 import numpy as np
 
+from autograd.commands import add_output_arguments, free_name
+
 HELP = "train the digits CNN, print its test accuracy and save its weights"
 
 DEFAULT_LR = {"adam": 0.01, "sgd": 0.1}
@@ -59,32 +61,12 @@ def add_arguments(parser):
                         help=f"adam, or sgd with momentum {SGD_MOMENTUM} (default adam)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed for the initial weights, batch order and dropout (default 0)")
-    parser.add_argument("--out", default="weights.npz",
-                        help="where to save the weights (default weights.npz)")
-    parser.add_argument("--force", action="store_true",
-                        help="overwrite --out if it exists (otherwise a new name is chosen)")
+    add_output_arguments(parser, "weights.npz", "the weights")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar: one line per epoch instead")
 
 
 DEFAULT_EPOCHS = {"basic": 15, "deeper": 25}
-
-
-def reserve_free_name(path):
-    """Create an empty file at ``path``, or at the first free name-1.ext, name-2.ext, ...
-
-    Creating it exclusively (mode 'x') means two runs finishing at once never pick the
-    same name; the weights then replace the empty placeholder.
-    """
-    stem, ext = os.path.splitext(path)
-    k = 0
-    while True:
-        candidate = path if k == 0 else f"{stem}-{k}{ext}"
-        try:
-            with open(candidate, "x"):
-                return candidate
-        except FileExistsError:
-            k += 1
 
 
 def accuracy(model, images, labels, batch_size=512):
@@ -175,7 +157,7 @@ def run(args):
     if args.force:
         path = out
     else:
-        path = reserve_free_name(out)
+        path = free_name(out, reserve=True)
         if path != out:
             print(f"{out} exists; saving to {path} instead (--force overwrites)")
     try:
@@ -194,7 +176,7 @@ def write_diagram(model, images, labels, svg_path, force):
     from autograd.commands.draw import draw_model
     from autograd.viz import GraphvizNotFound
 
-    path = svg_path if force else reserve_free_name(svg_path)
+    path = svg_path if force else free_name(svg_path, reserve=True)
     try:
         draw_model(model, images, labels, path, expand=False)
     except GraphvizNotFound as error:
