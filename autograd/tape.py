@@ -7,8 +7,10 @@ nodes in decreasing sequence number. ``backprop`` is the only backprop loop; ``b
 runs it to the end and the step-through pauses between its steps.
 """
 
+import collections
 import contextlib
 import itertools
+import operator
 import os
 import traceback
 from collections import namedtuple
@@ -22,9 +24,13 @@ _sequence = itertools.count()
 
 class _State:
     """Process-wide switches read on every node application."""
-    grad_enabled = True
-    anomaly = False
-    scope = None  # the Scope of the Module whose forward is running, for diagrams
+
+    def __init__(self):
+        # Instance attributes, not class attributes: Python reads these faster, and
+        # ``apply`` reads all three for every node.
+        self.grad_enabled = True
+        self.anomaly = False
+        self.scope = None  # the Scope of the Module whose forward is running, for diagrams
 
 
 state = _State()
@@ -139,37 +145,70 @@ def _lift(inputs):
                  for value in inputs)
 
 
+_new_tensor = Tensor.__new__
+_ndarray, _asarray = np.ndarray, np.asarray  # module globals: read faster than np.ndarray
+
+# Every node keeps a tuple ``needs_input_grad``; nodes share one tuple per pattern, as
+# every object a node keeps alive is one more for the cyclic garbage collector to
+# traverse, and GC time grows with the graph. _PAIRS[x][y] is (x, y) for two inputs.
+_shared_flags = {}
+_PAIRS = (((False, False), (False, True)), ((True, False), (True, True)))
+
+
+def _shape_error(node, inputs, error):
+    shapes = " and ".join(str(t.data.shape) for t in inputs)
+    return ValueError(f"{node.name}: cannot apply to inputs of shapes {shapes}: {error}")
+
+
 def apply(node, *inputs):
     """Run ``node.forwardPass`` on the inputs' arrays and record it on the tape.
 
     Inputs may be tensors, arrays or Python numbers (constants). The result requires a
     gradient when any input does and recording is enabled (not inside ``no_grad``).
     """
-    tensors = _lift(inputs)
-    try:
-        out = node.forwardPass(*[t.data for t in tensors])
-    except ValueError as error:
-        shapes = " and ".join(str(t.data.shape) for t in tensors)
-        raise ValueError(f"{node.name}: cannot apply to inputs of shapes {shapes}: {error}") from error
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    requires_grad = state.grad_enabled and any(t._requires_grad for t in tensors)
-    result = Tensor._wrap(out, requires_grad)
-    if requires_grad:
-        node._inputs = tensors
-        node._seq = next(_sequence)
-        node._scope = state.scope
-        node._released = False
-        node._retained = None
-        node.needs_input_grad = tuple(t._requires_grad for t in tensors)
-        result._node = node
-        if state.anomaly:
-            node._origin = _user_line()
-            if _non_finite(out):
-                raise AnomalyError(f"{_describe(node)} produced NaN or inf in its output "
-                                   f"of shape {out.shape}")
-        else:
-            node._origin = None
+    # This runs once per node, and a chain of small tensors spends most of its time here
+    # (see benchmarks/, "graph overhead"). The commonest case, two inputs that are already
+    # tensors (every binary operator), is spelled out: no loops, no argument tuples.
+    if len(inputs) == 2 and isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor):
+        x, y = inputs
+        try:
+            out = node.forwardPass(x.data, y.data)
+        except ValueError as error:
+            raise _shape_error(node, inputs, error) from error
+        flags = _PAIRS[x._requires_grad][y._requires_grad]
+    else:
+        inputs = _lift(inputs)
+        try:
+            out = node.forwardPass(*[t.data for t in inputs])
+        except ValueError as error:
+            raise _shape_error(node, inputs, error) from error
+        flags = tuple([t._requires_grad for t in inputs])
+        flags = _shared_flags.setdefault(flags, flags)
+    if type(out) is not _ndarray:
+        out = _asarray(out)  # NumPy gives 0-d results as scalars
+    requires_grad = state.grad_enabled and True in flags
+    result = _new_tensor(Tensor)  # Tensor._wrap, inlined
+    result.data = out
+    result.grad = None
+    result._requires_grad = requires_grad
+    result.name = None
+    if not requires_grad:
+        result._node = None
+        return result
+    result._node = node
+    node._inputs = inputs
+    node._seq = next(_sequence)
+    node._scope = state.scope
+    node._released = False
+    node._retained = None
+    node.needs_input_grad = flags
+    if state.anomaly:
+        node._origin = _user_line()
+        if _non_finite(out):
+            raise AnomalyError(f"{_describe(node)} produced NaN or inf in its output "
+                               f"of shape {out.shape}")
+    else:
+        node._origin = None
     return result
 
 
@@ -177,6 +216,7 @@ def apply(node, *inputs):
 
 Step = namedtuple("Step", "node upstream grads")
 Step.__doc__ = """One node's backward: the gradient that arrived and what it sent to each input."""
+_new_step = tuple.__new__  # Step(...) without the Python-level __new__ namedtuple adds
 
 
 def graph_nodes(root):
@@ -189,20 +229,20 @@ def graph_nodes(root):
         return []
     seen = {id(start)}
     stack, found = [start], []
+    mark, push = seen.add, stack.append  # bound once: the loop runs once per node
     while stack:
         node = stack.pop()
         found.append(node)
         for tensor in node._inputs:
             child = tensor._node
             if child is not None and id(child) not in seen:
-                seen.add(id(child))
-                stack.append(child)
+                mark(id(child))
+                push(child)
     found.sort(key=_seq_of, reverse=True)
     return found
 
 
-def _seq_of(node):
-    return node._seq
+_seq_of = operator.attrgetter("_seq")
 
 
 def unbroadcast(grad, shape, node, position):
@@ -264,10 +304,12 @@ def _initial_grad(root, grad):
 
 
 def _accumulate_leaf(tensor, grad):
-    grad = grad.astype(tensor.data.dtype, copy=False)
+    dtype = tensor.data.dtype
     if tensor.grad is None:
-        tensor.grad = np.array(grad, copy=True)  # own it: grads may be shared or broadcast views
+        tensor.grad = grad.astype(dtype)  # astype copies: own it, grads may be shared or views
     else:
+        if grad.dtype != dtype:
+            grad = grad.astype(dtype)
         tensor.grad = tensor.grad + grad
 
 
@@ -290,6 +332,9 @@ def backprop(root, grad=None, retain_graph=False):
             raise _released_error(node)
     pending = {id(root._node): upstream}
     anomaly = state.anomaly
+    # The loop body runs once per node, so the checks that pass in the common case (a tuple
+    # of the right length, gradients of the input's shape) are inlined before the helpers
+    # that report what is wrong.
     for node in nodes:
         upstream = pending.pop(id(node), None)
         if upstream is None:  # no consumer sent a gradient this way
@@ -305,15 +350,20 @@ def backprop(root, grad=None, retain_graph=False):
         if not retain_graph:
             node.release()
             node._released = True
-        _check_grads(node, grads)
+        inputs = node._inputs
+        if type(grads) is not tuple or len(grads) != len(inputs):
+            _check_grads(node, grads)
         sent = []
-        for position, (tensor, g) in enumerate(zip(node._inputs, grads)):
+        for position, tensor in enumerate(inputs):
+            g = grads[position]
             if g is None or not tensor._requires_grad:
                 sent.append(None)
                 continue
             if type(g) is not np.ndarray:
                 g = np.asarray(g)
-            g = unbroadcast(g, tensor.data.shape, node, position)
+            shape = tensor.data.shape
+            if g.shape != shape:
+                g = unbroadcast(g, shape, node, position)
             if anomaly and _non_finite(g):
                 raise AnomalyError(f"{_describe(node)} produced NaN or inf in the gradient "
                                    f"for its input {position} of shape {tensor.shape}")
@@ -325,10 +375,9 @@ def backprop(root, grad=None, retain_graph=False):
                 key = id(child)
                 previous = pending.get(key)
                 pending[key] = g if previous is None else previous + g
-        yield Step(node, upstream, tuple(sent))
+        yield _new_step(Step, (node, upstream, tuple(sent)))
 
 
 def backward(root, grad=None, retain_graph=False):
     """Run backprop from ``root`` to the end (see ``backprop``)."""
-    for _ in backprop(root, grad, retain_graph):
-        pass
+    collections.deque(backprop(root, grad, retain_graph), maxlen=0)  # exhausts it in C

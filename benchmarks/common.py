@@ -1,0 +1,123 @@
+"""What the benchmark processes share: pinned threads, timers, memory readings.
+
+Nothing here imports NumPy or PyTorch at module level, so ``pin_threads`` can run
+before either library starts its thread pools.
+"""
+
+import gc
+import os
+import statistics
+import time
+
+THREADS = 2
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def pin_threads(threads=THREADS):
+    """Give NumPy's BLAS (and PyTorch's OpenMP pool) ``threads`` threads; call before importing them.
+
+    The variables are inherited by the subprocesses the benchmarks start.
+    """
+    for variable in THREAD_VARIABLES:
+        os.environ[variable] = str(threads)
+
+
+def start_torch(threads=THREADS):
+    """Import PyTorch with ``threads`` intra-op threads."""
+    import torch
+    torch.set_num_threads(threads)
+    return torch
+
+
+def settle():
+    """Collect garbage, then freeze what is left out of the collector's way.
+
+    PyTorch's import leaves some 160,000 Python objects behind. Without the freeze, every
+    full collection re-scans them, and full collections come more often for whichever
+    framework keeps more Python objects alive per graph node: the benchmark would then
+    charge the cost of having PyTorch loaded to tapegrad, a cost a tapegrad-only process
+    never pays. The same holds for the modules either framework imports lazily during
+    the first items (torch.optim, ...), so this runs before every item. Both frameworks
+    run after the same freeze.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def _blocks(repeats, blocks):
+    """Split ``repeats`` timed runs into at most ``blocks`` blocks (sizes differ by one)."""
+    blocks = max(1, min(blocks, repeats))
+    return [repeats // blocks + (i < repeats % blocks) for i in range(blocks)]
+
+
+def _measure(workloads, repeats, warmup, blocks, split):
+    samples = {name: [] for name in workloads}
+    for size in _blocks(repeats, blocks):
+        for name, run in workloads.items():
+            for _ in range(warmup):
+                run()
+            for _ in range(size):
+                start = time.perf_counter()
+                result = run()
+                total = time.perf_counter() - start
+                samples[name].append(tuple(result) if split else (total,))
+    return {name: tuple(statistics.median(phase) for phase in zip(*values))
+            for name, values in samples.items()}
+
+
+def median_times(workloads, repeats, warmup=1, blocks=3):
+    """Median wall-clock seconds of each callable in ``workloads`` (a dict name -> callable).
+
+    The runs go in blocks that alternate between the callables (ours x5, theirs x5,
+    ours x5, ...), each block after ``warmup`` untimed runs. Alternating blocks spread a
+    burst of load from other processes over both sides, while within a block each side
+    runs with its own data in the caches, as in real use: alternating single runs made
+    both sides 15-25% slower on small workloads.
+    """
+    return {name: phases[0] for name, phases
+            in _measure(workloads, repeats, warmup, blocks, split=False).items()}
+
+
+def median_split_times(workloads, repeats, warmup=1, blocks=3):
+    """Like ``median_times`` for callables that time their own phases.
+
+    Each callable returns a tuple of seconds (say forward, backward); the result maps
+    each name to the tuple of per-phase medians.
+    """
+    return _measure(workloads, repeats, warmup, blocks, split=True)
+
+
+MIB = 1024 * 1024
+
+
+def rss_mib():
+    """This process's resident set size now, in MiB (Linux /proc)."""
+    with open("/proc/self/statm") as statm:
+        resident_pages = int(statm.read().split()[1])
+    return resident_pages * os.sysconf("SC_PAGE_SIZE") / MIB
+
+
+def peak_rss_mib():
+    """This process's peak resident set size, in MiB.
+
+    VmHWM belongs to this process image alone. ``resource.getrusage``'s ru_maxrss would
+    do in a process of its own, but Linux carries it over fork and exec from the parent,
+    so a child of a large parent would report the parent's peak.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    import resource  # not Linux: ru_maxrss, in KiB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_growth(samples):
+    """How far the second half of a run's RSS samples rises above the first half's peak.
+
+    A tape that is not released grows by the graph's saved arrays every step, and shows
+    here as many MiB; a released one stays within the allocator's noise.
+    """
+    half = len(samples) // 2
+    return max(samples[half:]) - max(samples[:half])
