@@ -10,17 +10,23 @@ import statistics
 import time
 
 THREADS = 2
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TAPEGRAD_NUM_THREADS")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def pin_threads(threads=THREADS):
-    """Give NumPy's BLAS (and PyTorch's OpenMP pool) ``threads`` threads; call before importing them.
+    """Give each framework ``threads`` threads; call before importing NumPy or PyTorch.
 
-    The variables are inherited by the subprocesses the benchmarks start.
+    tapegrad splits convolution and pooling over the batch between ``threads`` threads of
+    its own (TAPEGRAD_NUM_THREADS), each calling a single-threaded BLAS: OpenBLAS
+    serialises calls arriving from several threads while its own pool runs, so one BLAS
+    thread per worker is what makes the threads count. PyTorch gets ``threads``
+    intra-op threads (OMP/MKL variables and torch.set_num_threads). The variables are
+    inherited by the subprocesses the benchmarks start.
     """
     for variable in THREAD_VARIABLES:
         os.environ[variable] = str(threads)
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 
 def start_torch(threads=THREADS):

@@ -439,3 +439,26 @@ def test_pool_random_geometry_matches_torch(torch, fh, fw, sh, sw, extra_h, extr
                        lambda x: tf.max_pool2d(x, (fh, fw), (sh, sw)), x, seed=seed)
     compare_with_torch(torch, lambda x: F.avg_pool2d(x, (fh, fw), (sh, sw), floor=True),
                        lambda x: tf.avg_pool2d(x, (fh, fw), (sh, sw)), x, seed=seed)
+
+
+def test_splitting_the_batch_between_threads_gives_the_same_result(monkeypatch):
+    """TAPEGRAD_NUM_THREADS > 1 runs parts of the batch on a thread pool; same numbers."""
+    from nodes import parallel
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((5, 3, 9, 8)), rng.standard_normal((4, 3, 3, 2))
+    dz = rng.standard_normal((5, 4, 5, 5))
+
+    def run():
+        node = nodes.ConvolutionNode(stride=(2, 2), padding=1)
+        return (node.forwardPass(x, w),) + tuple(node.backwardPass(dz))
+
+    expected = run()
+    monkeypatch.setattr(parallel, "THREADS", 3)
+    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
+    calls = []
+    real_submit = parallel.ThreadPoolExecutor.submit
+    monkeypatch.setattr(parallel.ThreadPoolExecutor, "submit",
+                        lambda self, *a: calls.append(a) or real_submit(self, *a))
+    for got, want in zip(run(), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert len(calls) == 4  # two extra parts for the forward pass, two for the backward
