@@ -11,6 +11,7 @@ from autograd import functional as F
 from autograd import nn
 from autograd.data import load_digits
 from autograd.models import digits_cnn
+from helpers import compare_with_torch
 
 
 def as64(model):
@@ -353,23 +354,12 @@ def test_losses_match_pytorch():
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(6, 4)) * 3
     targets = np.array([0, 3, 1, 1, 2, 0])
-    a = ag.tensor(logits, requires_grad=True)
-    loss = nn.CrossEntropyLoss()(a, targets)
-    loss.backward()
-    t = torch.tensor(logits, requires_grad=True)
-    expected = torch.nn.CrossEntropyLoss()(t, torch.from_numpy(targets))
-    expected.backward()
-    assert loss.item() == pytest.approx(expected.item(), abs=1e-12)
-    np.testing.assert_allclose(a.grad, t.grad.numpy(), atol=1e-12)
+    compare_with_torch(torch, lambda a: nn.CrossEntropyLoss()(a, targets),
+                       lambda t: torch.nn.CrossEntropyLoss()(t, torch.from_numpy(targets)),
+                       logits, atol=1e-12)
     target = rng.normal(size=(6, 4))
-    a = ag.tensor(logits, requires_grad=True)
-    loss = nn.MSELoss()(a, target)
-    loss.backward()
-    t = torch.tensor(logits, requires_grad=True)
-    expected = torch.nn.MSELoss()(t, torch.from_numpy(target))
-    expected.backward()
-    assert loss.item() == pytest.approx(expected.item(), abs=1e-12)
-    np.testing.assert_allclose(a.grad, t.grad.numpy(), atol=1e-12)
+    compare_with_torch(torch, lambda a: nn.MSELoss()(a, target),
+                       lambda t: torch.nn.MSELoss()(t, torch.from_numpy(target)), logits, atol=1e-12)
 
 
 @pytest.mark.parametrize("kind", ["basic", "deeper"])
