@@ -1,10 +1,10 @@
 """Split a node's work over the batch axis between threads (opt-in).
 
 NumPy releases the GIL inside copies, ufunc loops and BLAS calls, so threads working on
-separate parts of a batch really run at once. Convolution spends most of its time in
-strided copies (im2col, col2im) and in many small matrix products that BLAS runs on one
-thread anyway; splitting the batch gives them several cores, as PyTorch's intra-op
-threads do.
+separate parts of a batch really run at once. Convolution and pooling spend most of
+their time in strided copies (im2col, col2im, window maxima) and in many small matrix
+products that BLAS runs on one thread anyway; splitting the batch gives them several
+cores, as PyTorch's intra-op threads do.
 
 It is off unless ``TAPEGRAD_NUM_THREADS`` is set (say to 2), because it pays only with a
 single-threaded BLAS: OpenBLAS serialises calls that arrive from several threads while

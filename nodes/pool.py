@@ -10,6 +10,7 @@ import numpy as np
 
 from .base import Node
 from .conv import check_params, output_size, spatial_params
+from .parallel import over_batch
 
 
 class _PoolNode(Node):
@@ -41,15 +42,15 @@ class _PoolNode(Node):
         self.geometry = (spatial, x.shape, kernel, stride, tuple(sizes))
         return x
 
-    def _windows(self):
+    def _windows(self, rows=slice(None)):
         """The index of each offset's strided view, (m, n) in row-major order.
 
-        ``array[index]`` holds array[.., S·i + m, S·j + n] for every output pixel (i, j).
+        ``array[index]`` holds array[rows, :, S·i + m, S·j + n] for every output pixel (i, j).
         """
         _, _, (Fh, Fw), (Sh, Sw), (Ho, Wo) = self.geometry
         for m in range(Fh):
             for n in range(Fw):
-                yield (slice(None), slice(None),
+                yield (rows, slice(None),
                        slice(m, m + Sh * Ho, Sh), slice(n, n + Sw * Wo, Sw))
 
     def _gradient_buffer(self, dtype):
@@ -85,11 +86,18 @@ class MaxPoolNode(_PoolNode):
 
     def forwardPass(self, x):
         x = self._prepare(x)
-        windows = self._windows()
-        z = x[next(windows)].copy()
-        # The max of the Fh*Fw strided views: faster than reshaping into windows and reducing.
-        for index in windows:
-            np.maximum(z, x[index], out=z)
+        _, _, _, _, (Ho, Wo) = self.geometry
+        z = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
+
+        def part(start, stop):
+            rows = slice(start, stop)
+            windows = self._windows(rows)
+            np.copyto(z[rows], x[next(windows)])
+            # The max of the Fh*Fw strided views: faster than reshaping into windows and reducing.
+            for index in windows:
+                np.maximum(z[rows], x[index], out=z[rows])
+
+        over_batch(part, x.shape[0], x.size)
         self.x, self.z = x, z
         return self._finish(z)
 
@@ -99,19 +107,25 @@ class MaxPoolNode(_PoolNode):
         dx, disjoint = self._gradient_buffer(np.result_type(dz.dtype, x.dtype))
         # Visit the offsets in row-major order: the first one holding the window's maximum
         # claims the window's gradient; an equal value found later finds the window taken.
-        unclaimed = np.ones(z.shape, dtype=bool)
         nan_windows = z.dtype.kind in "fc" and np.isnan(z).any()
-        for index in self._windows():
-            hit = x[index] == z
-            if nan_windows:  # NaN wins max: the first NaN of a window takes its gradient
-                hit |= np.isnan(x[index])
-            hit &= unclaimed
-            unclaimed ^= hit  # hit is inside unclaimed: this removes it
-            # (multiplying by the mask is much faster than np.add(..., where=hit))
-            if disjoint:
-                np.multiply(dz, hit, out=dx[index])
-            else:
-                dx[index] += dz * hit
+
+        def part(start, stop):
+            rows = slice(start, stop)
+            z_part, dz_part = z[rows], dz[rows]
+            unclaimed = np.ones(z_part.shape, dtype=bool)
+            for index in self._windows(rows):
+                hit = x[index] == z_part
+                if nan_windows:  # NaN wins max: the first NaN of a window takes its gradient
+                    hit |= np.isnan(x[index])
+                hit &= unclaimed
+                unclaimed ^= hit  # hit is inside unclaimed: this removes it
+                # (multiplying by the mask is much faster than np.add(..., where=hit))
+                if disjoint:
+                    np.multiply(dz_part, hit, out=dx[index])
+                else:
+                    dx[index] += dz_part * hit
+
+        over_batch(part, x.shape[0], x.size)
         return (self._finish(dx),)
 
 

@@ -446,11 +446,18 @@ def test_splitting_the_batch_between_threads_gives_the_same_result(monkeypatch):
     from nodes import parallel
     rng = np.random.default_rng(3)
     x, w = rng.standard_normal((5, 3, 9, 8)), rng.standard_normal((4, 3, 3, 2))
-    dz = rng.standard_normal((5, 4, 5, 5))
+    dz_conv = rng.standard_normal((5, 4, 5, 5))
+    ties = np.repeat(rng.integers(0, 3, size=(5, 3, 9, 4)).astype(float), 2, axis=3)
 
     def run():
-        node = nodes.ConvolutionNode(stride=(2, 2), padding=1)
-        return (node.forwardPass(x, w),) + tuple(node.backwardPass(dz))
+        conv = nodes.ConvolutionNode(stride=(2, 2), padding=1)
+        results = [conv.forwardPass(x, w), *conv.backwardPass(dz_conv)]
+        for make, data in ((lambda: nodes.MaxPoolNode(3, 2, floor=True), x),   # overlapping
+                           (lambda: nodes.MaxPoolNode(2, floor=True), ties)):   # ties, disjoint
+            pool = make()
+            out = pool.forwardPass(data)
+            results += [out, *pool.backwardPass(np.arange(out.size).reshape(out.shape) + 1.0)]
+        return results
 
     expected = run()
     monkeypatch.setattr(parallel, "THREADS", 3)
@@ -459,6 +466,7 @@ def test_splitting_the_batch_between_threads_gives_the_same_result(monkeypatch):
     real_submit = parallel.ThreadPoolExecutor.submit
     monkeypatch.setattr(parallel.ThreadPoolExecutor, "submit",
                         lambda self, *a: calls.append(a) or real_submit(self, *a))
-    for got, want in zip(run(), expected):
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-    assert len(calls) == 4  # two extra parts for the forward pass, two for the backward
+    got = run()
+    for i, (a, b) in enumerate(zip(got, expected)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=f"result {i}")
+    assert len(calls) == 12  # two extra parts for each of the six passes
