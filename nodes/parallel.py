@@ -9,8 +9,8 @@ cores, as PyTorch's intra-op threads do.
 It is off unless ``TAPEGRAD_NUM_THREADS`` is set (say to 2), because it pays only with a
 single-threaded BLAS: OpenBLAS serialises calls that arrive from several threads while
 its own thread pool runs. Measured on this project's 2-core machine, one training step
-of the benchmarks' CIFAR-shaped CNN: 69-79 ms as shipped; 61-63 ms with
-``TAPEGRAD_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1``; 81-85 ms with
+of the benchmarks' CIFAR-shaped CNN, two runs: 60-75 ms as shipped; 50-60 ms with
+``TAPEGRAD_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1``; 70-81 ms with
 ``TAPEGRAD_NUM_THREADS=2`` and OpenBLAS's default two threads
 (``python -m benchmarks.threads``).
 """
