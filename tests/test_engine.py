@@ -357,3 +357,14 @@ def test_detect_anomaly_catches_a_nan_gradient():
         y = (x ** 0.5).sum()  # finite forward, infinite derivative at 0
         with pytest.raises(ag.AnomalyError, match=r"power #\d+.*gradient for its input 0"):
             y.backward()
+
+
+def test_enable_grad_records_again_inside_no_grad():
+    x = ag.tensor([1.0], requires_grad=True)
+    with ag.no_grad():
+        with ag.enable_grad():
+            assert ag.is_grad_enabled()
+            y = x * 2
+        z = x * 2
+        assert not ag.is_grad_enabled()
+    assert y.node is not None and z.node is None
