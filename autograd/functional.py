@@ -21,13 +21,19 @@ def _as_tensor(value):
 
 # ---------------------------------------------------------------- convolution and pooling
 
-def _conv(x, w, b, stride, padding, floor, spatial, fname):
-    x, w = _as_tensor(x), _as_tensor(w)
-    layout = "(N, C, L)" if spatial == 1 else "(N, C, H, W)"
+def _batched(x, spatial, fname):
+    """x as a tensor of shape (N, C, L) for 1-D or (N, C, H, W) for 2-D, or a clear error."""
+    x = _as_tensor(x)
     if x.ndim != spatial + 2:
+        layout = "(N, C, L)" if spatial == 1 else "(N, C, H, W)"
         raise ValueError(f"{fname}: the input must have shape {layout}, got shape {x.shape}"
                          + ("; add a batch axis with x[None] for a single example"
                             if x.ndim == spatial + 1 else ""))
+    return x
+
+
+def _conv(x, w, b, stride, padding, floor, spatial, fname):
+    x, w = _batched(x, spatial, fname), _as_tensor(w)
     out = apply(nodes.ConvolutionNode(stride, padding, floor), x, w)
     if b is None:
         return out
@@ -50,13 +56,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, floor=False):
 
 
 def _pool(node, x, spatial, fname):
-    x = _as_tensor(x)
-    if x.ndim != spatial + 2:
-        layout = "(N, C, L)" if spatial == 1 else "(N, C, H, W)"
-        raise ValueError(f"{fname}: the input must have shape {layout}, got shape {x.shape}"
-                         + ("; add a batch axis with x[None] for a single example"
-                            if x.ndim == spatial + 1 else ""))
-    return apply(node, x)
+    return apply(node, _batched(x, spatial, fname))
 
 
 def max_pool1d(x, kernel_size, stride=None, floor=False):

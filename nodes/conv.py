@@ -50,6 +50,17 @@ def check_params(value, what, node_name, minimum):
     return value
 
 
+def batched_input(x, node_name):
+    """x as an array of shape (N, C, L) or (N, C, H, W), its number of spatial axes and their names."""
+    x = np.asarray(x)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{node_name} expects an input of shape (N, C, L) for 1-D or "
+                         f"(N, C, H, W) for 2-D, got {x.ndim} dimensions {x.shape}; add a "
+                         "batch axis with x[None] for a single example")
+    spatial = x.ndim - 2
+    return x, spatial, ("length",) if spatial == 1 else ("height", "width")
+
+
 def _fmt(number):
     return f"{round(number, 2):g}"
 
@@ -124,11 +135,8 @@ class ConvolutionNode(Node):
         self.floor = bool(floor)
 
     def forwardPass(self, x, w):
-        x, w = np.asarray(x), np.asarray(w)
-        if x.ndim not in (3, 4):
-            raise ValueError(f"conv expects an input of shape (N, C, L) for 1-D or (N, C, H, W) "
-                             f"for 2-D, got {x.ndim} dimensions {x.shape}; add a batch axis with "
-                             "x[None] for a single example")
+        x, spatial, axes = batched_input(x, self.name)
+        w = np.asarray(w)
         if w.ndim != x.ndim:
             layout = "(K, C, F)" if x.ndim == 3 else "(K, C, Fh, Fw)"
             raise ValueError(f"conv filters for a {x.ndim - 2}-D input of shape {x.shape} must "
@@ -137,10 +145,8 @@ class ConvolutionNode(Node):
             raise ValueError(f"the input of shape {x.shape} has {x.shape[1]} channels but the conv "
                              f"filters of shape {w.shape} expect {w.shape[1]}; make the filters' "
                              "second dimension equal the input's channels")
-        spatial = x.ndim - 2
         stride = spatial_params(self.stride, "stride", spatial, self.name)
         padding = spatial_params(self.padding, "padding", spatial, self.name)
-        axes = ("length",) if spatial == 1 else ("height", "width")
         sizes = tuple(output_size(axis, size, kernel, s, p, self.floor) for axis, size, kernel, s, p
                       in zip(axes, x.shape[2:], w.shape[2:], stride, padding))
         if spatial == 1:  # a 1-D signal is an image of height 1

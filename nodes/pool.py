@@ -9,7 +9,7 @@ Python loop runs over batch items or output pixels.
 import numpy as np
 
 from .base import Node
-from .conv import check_params, output_size, spatial_params
+from .conv import batched_input, check_params, output_size, spatial_params
 from .parallel import over_batch
 
 
@@ -25,15 +25,9 @@ class _PoolNode(Node):
 
     def _prepare(self, x):
         """x as (N, C, H, W) (height 1 for 1-D) and the geometry of the windows."""
-        x = np.asarray(x)
-        if x.ndim not in (3, 4):
-            raise ValueError(f"{self.name} expects an input of shape (N, C, L) for 1-D or "
-                             f"(N, C, H, W) for 2-D, got {x.ndim} dimensions {x.shape}; add a "
-                             "batch axis with x[None] for a single example")
-        spatial = x.ndim - 2
+        x, spatial, axes = batched_input(x, self.name)
         kernel = spatial_params(self.kernel_size, "kernel_size", spatial, self.name)
         stride = spatial_params(self.stride, "stride", spatial, self.name)
-        axes = ("length",) if spatial == 1 else ("height", "width")
         sizes = [output_size(axis, size, f, s, 0, self.floor, padding_allowed=False)
                  for axis, size, f, s in zip(axes, x.shape[2:], kernel, stride)]
         if spatial == 1:

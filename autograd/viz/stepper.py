@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import tape
 from ..tensor import Tensor
+from .graph import walk
 
 SMALL = 16  # arrays with at most this many elements are written out, larger ones summarised
 
@@ -344,21 +345,17 @@ class Stepper:
             self._initial = tape._initial_grad(output, grad)
         except (RuntimeError, ValueError) as error:
             raise type(error)(f"Stepper: {error}") from error
-        ops = tape.graph_nodes(output)  # decreasing sequence number
-        for node in ops:
+        graph = walk(output, "Stepper")  # the diagrams' reading of the graph, in tape order
+        for node in graph.ops:
             if node._released:
                 raise tape._released_error(node)
-        self.nodes = ops[::-1]
+        self.nodes = graph.ops
         self._number = {id(node): k for k, node in enumerate(self.nodes, start=1)}
-        # A node does not know its output tensor; its consumers (and the root) do.
-        self._output_of = {} if output._node is None else {id(output._node): output}
-        self._tensors = {id(output): output}
+        self._output_of = graph.outputs
+        self._tensors = {id(tensor): tensor for tensor in graph.tensors}
         consumers = {}  # id(tensor) -> [seqs ascending], [nodes ascending]
         for node in self.nodes:
             for tensor in node._inputs:
-                self._tensors.setdefault(id(tensor), tensor)
-                if tensor._node is not None:
-                    self._output_of.setdefault(id(tensor._node), tensor)
                 seqs, users = consumers.setdefault(id(tensor), ([], []))
                 if not users or users[-1] is not node:  # a * a: one consumer, used twice
                     seqs.append(node._seq)
