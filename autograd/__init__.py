@@ -3,6 +3,10 @@
 Import name ``autograd``; the primitives live in the sibling package ``nodes``.
 """
 
+from . import allocator
+
+allocator.tune()  # before the first big array: see autograd/allocator.py
+
 from .tensor import Tensor, maximum, tensor  # first: the tape imports Tensor
 from .gradcheck import GradcheckError, gradcheck
 from .tape import (AnomalyError, Step, apply, backprop, backward, detect_anomaly, enable_grad,

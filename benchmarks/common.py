@@ -10,23 +10,22 @@ import statistics
 import time
 
 THREADS = 2
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TAPEGRAD_NUM_THREADS")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "TAPEGRAD_NUM_THREADS")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def pin_threads(threads=THREADS):
     """Give each framework ``threads`` threads; call before importing NumPy or PyTorch.
 
-    tapegrad splits convolution and pooling over the batch between ``threads`` threads of
-    its own (TAPEGRAD_NUM_THREADS), each calling a single-threaded BLAS: OpenBLAS
-    serialises calls arriving from several threads while its own pool runs, so one BLAS
-    thread per worker is what makes the threads count. PyTorch gets ``threads``
+    tapegrad: ``threads`` threads of its own splitting convolution and pooling over the
+    batch (TAPEGRAD_NUM_THREADS; its default is the machine's CPU count, which is 2
+    here), and ``threads`` OpenBLAS threads for everything else. PyTorch: ``threads``
     intra-op threads (OMP/MKL variables and torch.set_num_threads). The variables are
     inherited by the subprocesses the benchmarks start.
     """
     for variable in THREAD_VARIABLES:
         os.environ[variable] = str(threads)
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 
 def start_torch(threads=THREADS):

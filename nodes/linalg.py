@@ -3,6 +3,15 @@
 import numpy as np
 
 from .base import Node
+from .parallel import blas_for
+
+
+def _multiply_adds(x, y):
+    """How many multiply-adds x @ y takes (x, y at least 1-D)."""
+    m = x.shape[-2] if x.ndim > 1 else 1
+    n = y.shape[-1] if y.ndim > 1 else 1
+    batch = np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    return int(np.prod(batch, dtype=np.int64)) * m * x.shape[-1] * n
 
 
 class MatMulNode(Node):
@@ -17,7 +26,8 @@ class MatMulNode(Node):
             raise ValueError("matmul: both inputs need at least one dimension; "
                              f"got shapes {x.shape} and {y.shape} (use * for scalars)")
         self.x, self.y = x, y
-        return x @ y
+        with blas_for(_multiply_adds(x, y)):
+            return x @ y
 
     def backwardPass(self, dz):
         x, y = self.x, self.y
@@ -31,8 +41,9 @@ class MatMulNode(Node):
             dz2 = np.expand_dims(dz2, -2)
         if y.ndim == 1:
             dz2 = np.expand_dims(dz2, -1)
-        dx = dz2 @ np.swapaxes(y2, -1, -2)
-        dy = np.swapaxes(x2, -1, -2) @ dz2
+        with blas_for(_multiply_adds(x2, y2)):  # each gradient takes as many as the forward
+            dx = dz2 @ np.swapaxes(y2, -1, -2)
+            dy = np.swapaxes(x2, -1, -2) @ dz2
         if x.ndim == 1:
             dx = dx[..., 0, :]
         if y.ndim == 1:

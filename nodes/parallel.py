@@ -1,28 +1,42 @@
-"""Split a node's work over the batch axis between threads (opt-in).
+"""Split a node's work over the batch axis between threads.
 
 NumPy releases the GIL inside copies, ufunc loops and BLAS calls, so threads working on
 separate parts of a batch really run at once. Convolution and pooling spend most of
 their time in strided copies (im2col, col2im, window maxima) and in many small matrix
-products that BLAS runs on one thread anyway; splitting the batch gives them several
-cores, as PyTorch's intra-op threads do.
+products; splitting the batch gives them every core, as PyTorch's intra-op threads do.
 
-It is off unless ``TAPEGRAD_NUM_THREADS`` is set (say to 2), because it pays only with a
-single-threaded BLAS: OpenBLAS serialises calls that arrive from several threads while
-its own thread pool runs. Measured on this project's 2-core machine, one training step
-of the benchmarks' CIFAR-shaped CNN, two runs: 60-75 ms as shipped; 50-60 ms with
-``TAPEGRAD_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1``; 70-81 ms with
-``TAPEGRAD_NUM_THREADS=2`` and OpenBLAS's default two threads
-(``python -m benchmarks.threads``).
+``TAPEGRAD_NUM_THREADS`` sets the number of threads; by default it is the number of
+CPUs this process may run on (at most 8); 1 turns splitting off.
+
+While the parts run, OpenBLAS is told to use one thread per call (and told its old
+count afterwards): OpenBLAS serialises calls that arrive from several threads while its
+own thread pool runs, so each part calling a two-thread BLAS is slower than each
+calling a one-thread BLAS side by side. Measured on this project's 2-core machine
+(``python -m benchmarks.settings``, one training step of the benchmarks' CNN): 51-53 ms
+with no splitting, 54-57 ms splitting onto a two-thread OpenBLAS, 31-36 ms splitting
+onto a one-thread OpenBLAS. A user's own NumPy matrix products running at the same
+moment in another Python thread would also run on one BLAS thread meanwhile.
 """
 
+import ctypes
 import os
+from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
+
+MAX_DEFAULT_THREADS = 8
+
+
+def _default_threads():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _thread_count():
     setting = os.environ.get("TAPEGRAD_NUM_THREADS", "").strip()
     if not setting:
-        return 1
+        return max(1, min(MAX_DEFAULT_THREADS, _default_threads()))
     try:
         return min(64, max(1, int(setting)))
     except ValueError:
@@ -42,7 +56,11 @@ def over_batch(work, batch, elements):
     part is raised here.
     """
     parts = min(THREADS, batch)
-    if parts < 2 or elements < MIN_ELEMENTS:
+    if elements < MIN_ELEMENTS:
+        with single_threaded_blas():  # see blas_for
+            work(0, batch)
+        return
+    if parts < 2:
         work(0, batch)
         return
     global _pool, _pool_pid
@@ -50,9 +68,77 @@ def over_batch(work, batch, elements):
         _pool = ThreadPoolExecutor(THREADS - 1, thread_name_prefix="tapegrad")
         _pool_pid = os.getpid()
     bounds = [batch * k // parts for k in range(parts + 1)]
-    futures = [_pool.submit(work, bounds[k], bounds[k + 1]) for k in range(1, parts)]
+    with single_threaded_blas():
+        futures = [_pool.submit(work, bounds[k], bounds[k + 1]) for k in range(1, parts)]
+        try:
+            work(bounds[0], bounds[1])
+        finally:
+            for future in futures:
+                future.result()
+
+
+SMALL_PRODUCT = 1 << 22  # multiply-adds: below this, a second BLAS thread costs more than it saves
+
+
+def blas_for(multiply_adds):
+    """A context for one matrix product: single-threaded BLAS when the product is small.
+
+    Besides the cost of waking them for a small product, OpenBLAS's pool threads keep
+    spinning for a while after each call, taking a core from the threads that split
+    convolution and pooling. One training step of the benchmarks' CNN took 52-57 ms with
+    the linear layer's small products on two BLAS threads, 38-39 ms with them on one
+    (``python -m benchmarks.settings``, before and after).
+    """
+    return single_threaded_blas() if multiply_adds < SMALL_PRODUCT else nullcontext()
+
+
+class single_threaded_blas:
+    """Within ``with``: OpenBLAS runs each call on the calling thread only."""
+
+    def __enter__(self):
+        self.previous = None
+        blas = _openblas()
+        if blas is not None:
+            get, set_ = blas
+            previous = get()
+            if previous != 1:
+                set_(1)
+                self.previous = previous
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            _openblas()[1](self.previous)
+
+
+_blas = []  # [(get, set)] or [None] once looked up
+
+
+def _openblas():
+    """OpenBLAS's get/set_num_threads as loaded by NumPy, or None (another BLAS, not Linux)."""
+    if not _blas:
+        _blas.append(_find_openblas())
+    return _blas[0]
+
+
+def _find_openblas():
     try:
-        work(bounds[0], bounds[1])
-    finally:
-        for future in futures:
-            future.result()
+        with open("/proc/self/maps") as maps:
+            paths = {line.split(None, 5)[5].strip() for line in maps
+                     if "openblas" in line.lower() and line.count(" ") >= 5}
+    except (OSError, IndexError):
+        return None
+    for path in sorted(paths):
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_openblas_", "openblas_"):
+            for suffix in ("64_", ""):
+                get = getattr(library, f"{prefix}get_num_threads{suffix}", None)
+                set_ = getattr(library, f"{prefix}set_num_threads{suffix}", None)
+                if get is not None and set_ is not None:
+                    get.restype, get.argtypes = ctypes.c_int, ()
+                    set_.restype, set_.argtypes = None, (ctypes.c_int,)
+                    return get, set_
+    return None

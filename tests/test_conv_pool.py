@@ -444,6 +444,7 @@ def test_pool_random_geometry_matches_torch(torch, fh, fw, sh, sw, extra_h, extr
 def test_splitting_the_batch_between_threads_gives_the_same_result(monkeypatch):
     """TAPEGRAD_NUM_THREADS > 1 runs parts of the batch on a thread pool; same numbers."""
     from nodes import parallel
+    monkeypatch.setattr(parallel, "THREADS", 1)
     rng = np.random.default_rng(3)
     x, w = rng.standard_normal((5, 3, 9, 8)), rng.standard_normal((4, 3, 3, 2))
     dz_conv = rng.standard_normal((5, 4, 5, 5))
@@ -470,3 +471,36 @@ def test_splitting_the_batch_between_threads_gives_the_same_result(monkeypatch):
     for i, (a, b) in enumerate(zip(got, expected)):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=f"result {i}")
     assert len(calls) == 12  # two extra parts for each of the six passes
+
+
+def test_the_parts_run_on_a_single_threaded_blas_and_restore_it(monkeypatch):
+    from nodes import parallel
+    blas = parallel._openblas()
+    if blas is None:
+        pytest.skip("NumPy is not linked with OpenBLAS here")
+    get, set_ = blas
+    before = get()
+    seen = []
+    monkeypatch.setattr(parallel, "THREADS", 2)
+    parallel.over_batch(lambda start, stop: seen.append(get()), 4, parallel.MIN_ELEMENTS)
+    assert seen == [1, 1]
+    assert get() == before
+    set_(3)  # a count other than 1 is restored exactly, even when a part fails
+    try:
+        with pytest.raises(ZeroDivisionError):
+            parallel.over_batch(lambda start, stop: 1 / 0, 4, parallel.MIN_ELEMENTS)
+        assert get() == 3
+    finally:
+        set_(before)
+
+
+def test_thread_count_setting(monkeypatch):
+    from nodes import parallel
+    monkeypatch.setenv("TAPEGRAD_NUM_THREADS", "3")
+    assert parallel._thread_count() == 3
+    monkeypatch.setenv("TAPEGRAD_NUM_THREADS", "")
+    assert parallel._thread_count() == min(parallel.MAX_DEFAULT_THREADS,
+                                           parallel._default_threads())
+    monkeypatch.setenv("TAPEGRAD_NUM_THREADS", "two")
+    with pytest.raises(ValueError, match="TAPEGRAD_NUM_THREADS must be a whole number"):
+        parallel._thread_count()
