@@ -71,15 +71,19 @@ class MaxPoolNode(_PoolNode):
     The gradient goes to the maximum of each window (the notes' indicator formula
     I(x = z) · dz). Ties: the FIRST maximum in row-major window order takes the whole
     gradient, as MaxNode and MaxReduceNode give ties to the first (and as PyTorch does),
-    so what leaves a window adds up to what arrived. Where windows overlap, an input
-    that is the maximum of several windows receives the sum of their gradients.
+    so what leaves a window adds up to what arrived. A NaN wins the max, and the first
+    NaN of a window takes its gradient. Where windows overlap, an input that is the
+    maximum of several windows receives the sum of their gradients.
     """
     name, symbol = "maxpool", "max"
     rules = ("dx[S·i+m, S·j+n] += [x[S·i+m, S·j+n] is window (i, j)'s first max] · dz[i, j]",)
-    saved = ("x", "z")
+    saved = ("x", "z", "left_wins", "top_wins")
 
     def forwardPass(self, x):
         x = self._prepare(x)
+        _, _, kernel, stride, _ = self.geometry
+        if kernel == stride and set(kernel) <= {1, 2} and 2 in kernel:
+            return self._finish(self._forward_halves(x))
         _, _, _, _, (Ho, Wo) = self.geometry
         z = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
 
@@ -95,7 +99,48 @@ class MaxPoolNode(_PoolNode):
         self.x, self.z = x, z
         return self._finish(z)
 
+    def _forward_halves(self, x):
+        """2x2 windows at stride 2 (or 1x2, 2x1), in two halving passes with their masks.
+
+        The max of each pair of neighbouring columns first, then of each pair of rows of
+        those: each pass is an elementwise op over views that NumPy walks as long runs,
+        where the general path takes Fh·Fw views of short rows. A pass keeps which side
+        won (the left, the top on ties), and the backward pass only multiplies by these
+        masks. Ties go to the first maximum in row-major order, as on the general path:
+        the top row wins a tie of rows, and within it the left column.
+        """
+        N, C, _, _ = x.shape
+        _, _, (Fh, Fw), _, (Ho, Wo) = self.geometry
+        v = x[:, :, :Ho * Fh, :Wo * Fw]  # floor=True may leave a last row or column out
+        columns = np.empty((N, C, Ho * Fh, Wo), dtype=x.dtype) if Fw == 2 else v
+        z = np.empty((N, C, Ho, Wo), dtype=x.dtype) if Fh == 2 else columns
+        left_wins = np.empty(columns.shape, dtype=bool) if Fw == 2 else None
+        top_wins = np.empty(z.shape, dtype=bool) if Fh == 2 else None
+
+        def part(start, stop):
+            rows = slice(start, stop)
+            if Fw == 2:
+                left, right = v[rows, :, :, 0::2], v[rows, :, :, 1::2]
+                np.greater_equal(left, right, out=left_wins[rows])
+                np.maximum(left, right, out=columns[rows])
+            if Fh == 2:
+                top, bottom = columns[rows, :, 0::2], columns[rows, :, 1::2]
+                np.greater_equal(top, bottom, out=top_wins[rows])
+                np.maximum(top, bottom, out=z[rows])
+
+        over_batch(part, N, x.size)
+        if z.dtype.kind in "fc" and not np.isfinite(z.sum()):
+            # x >= NaN is False: make a NaN win its pair, as np.maximum lets it win the max
+            if Fw == 2:
+                left_wins |= np.isnan(v[:, :, :, 0::2])
+            if Fh == 2:
+                top_wins |= np.isnan(columns[:, :, 0::2])
+        self.left_wins, self.top_wins, self.dtype = left_wins, top_wins, x.dtype
+        return z
+
     def backwardPass(self, dz):
+        if not hasattr(self, "x"):
+            return (self._finish(self._backward_halves(dz)),)
         x, z = self.x, self.z
         dz = np.asarray(dz).reshape(z.shape)
         dx, disjoint = self._gradient_buffer(np.result_type(dz.dtype, x.dtype))
@@ -121,6 +166,33 @@ class MaxPoolNode(_PoolNode):
 
         over_batch(part, x.shape[0], x.size)
         return (self._finish(dx),)
+
+    def _backward_halves(self, dz):
+        """The transpose of ``_forward_halves``: each pass sends dz to the side that won."""
+        left_wins, top_wins = self.left_wins, self.top_wins
+        _, shape, (Fh, Fw), _, (Ho, Wo) = self.geometry
+        N, C = shape[:2]
+        dz = np.asarray(dz)
+        dz = dz.astype(np.result_type(dz.dtype, self.dtype), copy=False).reshape(N, C, Ho, Wo)
+        dx, _ = self._gradient_buffer(dz.dtype)
+        dv = dx[:, :, :Ho * Fh, :Wo * Fw]
+        d_columns = np.empty((N, C, Ho * Fh, Wo), dtype=dz.dtype) if Fh == 2 and Fw == 2 else dv
+
+        def part(start, stop):
+            rows = slice(start, stop)
+            upstream = dz[rows]
+            if Fh == 2:
+                wins = top_wins[rows]
+                np.multiply(upstream, wins, out=d_columns[rows, :, 0::2])
+                np.multiply(upstream, ~wins, out=d_columns[rows, :, 1::2])
+                upstream = d_columns[rows]
+            if Fw == 2:
+                wins = left_wins[rows]
+                np.multiply(upstream, wins, out=dv[rows, :, :, 0::2])
+                np.multiply(upstream, ~wins, out=dv[rows, :, :, 1::2])
+
+        over_batch(part, N, dx.size)
+        return dx
 
 
 class AvgPoolNode(_PoolNode):

@@ -355,6 +355,46 @@ def test_nan_takes_the_gradient_as_in_torch(torch):
         np.testing.assert_array_equal(grad, reference.grad.numpy())
 
 
+def max_pool_by_loops(x, kernel, stride, upstream):
+    """Max pooling and its gradient one window at a time: the first maximum in row-major
+    order wins, and a NaN beats every number (the first NaN of a window wins)."""
+    (fh, fw), (sh, sw) = kernel, stride
+    N, C, H, W = x.shape
+    Ho, Wo = (H - fh) // sh + 1, (W - fw) // sw + 1
+    out, grad = np.empty((N, C, Ho, Wo), dtype=x.dtype), np.zeros(x.shape)
+    for b, c, i, j in np.ndindex(N, C, Ho, Wo):
+        window = x[b, c, i * sh:i * sh + fh, j * sw:j * sw + fw].ravel()
+        nans = np.flatnonzero(np.isnan(window)) if window.dtype.kind == "f" else []
+        first = nans[0] if len(nans) else int(np.argmax(window))  # argmax: the first maximum
+        out[b, c, i, j] = window[first]
+        grad[b, c, i * sh + first // fw, j * sw + first % fw] += upstream[b, c, i, j]
+    return out, grad
+
+
+@pytest.mark.parametrize("kernel", [(2, 2), (1, 2), (2, 1)])
+@pytest.mark.parametrize("size", [(6, 8), (7, 9)])  # tiled, and with a row and column left over
+def test_two_by_two_pooling_ties_nans_and_leftovers(kernel, size):
+    """2x2 (and 1x2, 2x1) windows at their own stride take a path of their own (two halving
+    passes); it must agree with the window-by-window definition on ties, NaN and inf."""
+    rng = np.random.default_rng(29)
+    x = rng.integers(0, 3, size=(3, 2) + size).astype(np.float32)  # ties everywhere
+    x.flat[rng.choice(x.size, 12, replace=False)] = np.nan  # some windows hold two NaNs
+    x.flat[rng.choice(x.size, 4, replace=False)] = np.inf
+    upstream = rng.standard_normal((3, 2, size[0] // kernel[0], size[1] // kernel[1]))
+    expected_out, expected_grad = max_pool_by_loops(x, kernel, kernel, upstream)
+    node = nodes.MaxPoolNode(kernel, floor=True)
+    np.testing.assert_array_equal(node.forwardPass(x), expected_out)
+    (grad,) = node.backwardPass(upstream)
+    assert grad.dtype == np.float64  # float32 input, float64 gradient: the wider type
+    np.testing.assert_array_equal(grad, expected_grad)
+
+    ints = rng.integers(-2, 2, size=x.shape)  # integers: no NaN, and no sum to check
+    node = nodes.MaxPoolNode(kernel, floor=True)
+    expected_out, expected_grad = max_pool_by_loops(ints, kernel, kernel, upstream)
+    np.testing.assert_array_equal(node.forwardPass(ints), expected_out)
+    np.testing.assert_array_equal(node.backwardPass(upstream)[0], expected_grad)
+
+
 def test_overlapping_windows_add():
     # One large value inside all four 2x2 windows of a 3x3 input at stride 1.
     x = np.zeros((1, 1, 3, 3))
