@@ -199,9 +199,11 @@ class ConvolutionNode(Node):
 
         def backward_part(start, stop):
             if needs[1]:
-                # Σ over examples and pixels of dz[k, p] · cols[(c, m, n), p]
-                dw_parts[start] = np.matmul(dz[start:stop],
-                                            cols[start:stop].transpose(0, 2, 1)).sum(axis=0)
+                # dwᵀ[(c, m, n), k] = Σ over examples and pixels of cols[(c, m, n), p] · dz[k, p].
+                # As (C·Fh·Fw, P) @ (P, K) products OpenBLAS runs these 20-25% faster than as
+                # (K, P) @ (P, C·Fh·Fw) on this project's machine (benchmark shapes (a), (b)).
+                dw_parts[start] = np.matmul(cols[start:stop],
+                                            dz[start:stop].transpose(0, 2, 1)).sum(axis=0)
             if needs[0]:
                 dcols = np.matmul(weights.T, dz[start:stop]).reshape(stop - start, C, Fh, Fw, Ho, Wo)
                 # col2im: add each offset's slice back where it was read; overlapping windows add.
@@ -213,7 +215,7 @@ class ConvolutionNode(Node):
         dw = dx = None
         if needs[1]:
             parts = [dw_parts[start] for start in sorted(dw_parts)]
-            dw = sum(parts[1:], parts[0]).reshape(w.shape)
+            dw = np.ascontiguousarray(sum(parts[1:], parts[0]).T).reshape(w.shape)
             if spatial == 1:
                 dw = dw[:, :, 0, :]
         if needs[0]:
