@@ -33,6 +33,9 @@ class Node:
     # tape's sequence number, the module scope that created the node, whether the
     # saved arrays were released, which inputs need a gradient, the creating source
     # line (anomaly mode) and a weak reference to the output if its grad is retained.
+    # ``needs_input_grad`` is set before ``forwardPass`` runs (all False when nothing is
+    # recorded, as under no_grad), so a node may skip saving what no gradient will use;
+    # a node called directly, outside the engine, should assume every input needs one.
     __slots__ = ("_inputs", "_seq", "_scope", "_released", "needs_input_grad",
                  "_origin", "_retained", "__dict__", "__weakref__")
 

@@ -48,22 +48,28 @@ class MaxNode(Node):
     """z = max(x, y) elementwise; a tie sends the whole gradient to x (the first input).
 
     ``max(0, x)`` is ReLU, as in the course notes: with the constant first, a tie at
-    x = 0 gives x a zero gradient, as PyTorch's relu does.
+    x = 0 gives x a zero gradient, as PyTorch's relu does. A NaN compares false both ways,
+    so it sends no gradient to either input (PyTorch's relu gives a NaN input none too).
     """
     name, symbol = "max", "max"
     rules = ("dx = [x >= y] * dz", "dy = [x < y] * dz")
-    saved = ("x_wins",)
+    saved = ("x_wins", "y_wins")
     __slots__ = saved
 
     def forwardPass(self, x, y):
-        self.x_wins = np.greater_equal(x, y)
+        # Keep only the masks of inputs that will want a gradient (the engine says which
+        # before calling this): in ReLU, max(0, x), the constant 0 wants none.
+        needs_x, needs_y = getattr(self, "needs_input_grad", (True, True))
+        if needs_x:
+            self.x_wins = np.greater_equal(x, y)
+        if needs_y:
+            self.y_wins = np.less(x, y)
         return np.maximum(x, y)
 
     def backwardPass(self, dz):
-        # In ReLU, max(0, x), the constant 0 needs no gradient: skip a whole array's work.
         needs_x, needs_y = getattr(self, "needs_input_grad", (True, True))
         return (dz * self.x_wins if needs_x else None,
-                dz * ~self.x_wins if needs_y else None)
+                dz * self.y_wins if needs_y else None)
 
 
 class NegationNode(Node):

@@ -368,3 +368,42 @@ def test_enable_grad_records_again_inside_no_grad():
         z = x * 2
         assert not ag.is_grad_enabled()
     assert y.node is not None and z.node is None
+
+
+@pytest.mark.parametrize("grad_shape, shape", [
+    ((4, 3, 5, 6), (3, 1, 1)),      # a conv bias: axes (0, 2, 3)
+    ((4, 3, 5, 6), (1, 3, 1, 1)),
+    ((4, 3, 5, 6), (5, 1)),         # leading axes 0, 1 and then 3
+    ((4, 3, 5, 6), (1, 1, 1, 6)),   # the first three axes only
+    ((4, 3, 5, 6), (4, 1, 5, 1)),   # no leading axis summed
+    ((4, 3, 5, 6), ()),             # everything
+    ((2, 1, 7), (7,)),
+])
+def test_broadcast_gradients_are_summed_back_exactly(grad_shape, shape):
+    from autograd.tape import unbroadcast
+    from helpers import sum_to_shape
+    grad = np.random.default_rng(0).standard_normal(grad_shape)
+    got = unbroadcast(grad, shape, nodes.AdditionNode(), 0)
+    assert got.shape == shape
+    np.testing.assert_allclose(got, sum_to_shape(grad, shape).reshape(shape), rtol=1e-12, atol=1e-12)
+
+
+def test_nodes_know_before_forward_which_gradients_will_be_wanted():
+    x = ag.Tensor(np.array([-1.0, 0.0, 2.0]), requires_grad=True)
+    relu = x.relu()
+    assert relu.node.needs_input_grad == (False, True)
+    assert not hasattr(relu.node, "x_wins")  # the constant 0 keeps no mask
+    np.testing.assert_array_equal(relu.node.y_wins, [False, False, True])
+    with ag.no_grad():
+        node = nodes.MaxNode()
+        out = ag.apply(node, x, x * 2)
+    assert out.node is None and node.needs_input_grad == (False, False)
+    assert not hasattr(node, "x_wins") and not hasattr(node, "y_wins")  # nothing saved
+
+
+def test_max_sends_a_nan_no_gradient():
+    x = ag.Tensor(np.array([np.nan, 1.0, 3.0]), requires_grad=True)
+    y = ag.Tensor(np.array([1.0, np.nan, 3.0]), requires_grad=True)
+    ag.maximum(x, y).backward(np.ones(3))
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 1.0])  # the tie goes to x
+    np.testing.assert_array_equal(y.grad, [0.0, 0.0, 0.0])
