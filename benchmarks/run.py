@@ -30,7 +30,7 @@ from . import common, workloads  # noqa: E402
 
 # The sizes of the issue, and tiny ones that only prove the code still runs.
 FULL = dict(batch=64, pool_batch=64, train_batch=64, gemm=1024, links=20_000,
-            chain_nodes=1_000_000, memory_steps=200, repeats=15, train_repeats=10,
+            chain_nodes=1_000_000, memory_steps=200, repeats=30, train_repeats=30,
             chain_repeats=7, import_repeats=5)
 QUICK = dict(batch=2, pool_batch=2, train_batch=4, gemm=128, links=500,
              chain_nodes=10_000, memory_steps=10, repeats=2, train_repeats=2,
@@ -41,6 +41,10 @@ CONV_SHAPES = (  # (label, channels, size, filters, kernel, padding)
     ("b", 16, 16, 32, 3, 1),
     ("c", 1, 28, 8, 5, 0),
 )
+# Timed runs alternate between the frameworks in this many blocks (of 5 runs at the full
+# sizes): the load of other tenants on this shared VM comes and goes within seconds, and
+# with more, shorter blocks a slow spell is more likely to fall on both sides.
+BLOCKS = 6
 FLAT_MIB = 5.0  # a run is flat when its second half never rises this far above its first
 
 
@@ -58,7 +62,7 @@ def bench_conv(torch, sizes):
     """Item 1: conv2d forward and forward+backward for the three shapes, with GFLOP/s."""
     n = sizes["gemm"]
     gemm = workloads.make_matmul(torch, n)
-    times = common.median_times(gemm, sizes["repeats"], warmup=2)
+    times = common.median_times(gemm, sizes["repeats"], warmup=2, blocks=BLOCKS)
     gemm_flops = 2 * n ** 3
     numpy_rate = gemm_flops / times["ours"] / 1e9
     rows = [row("gemm", "1", f"float32 matmul {n}x{n}x{n} (the limit)", "GFLOP/s", numpy_rate,
@@ -72,7 +76,7 @@ def bench_conv(torch, sizes):
         shape = f"{batch}x{channels}x{size}x{size} -> {filters}@{kernel}x{kernel} p{padding}"
         for phase, index, phase_flops in (("fwd", 0, flops), ("fwd+bwd", 1, 3 * flops)):
             times = common.median_times({side: work[side][index] for side in work},
-                                        sizes["repeats"], warmup=2)
+                                        sizes["repeats"], warmup=2, blocks=BLOCKS)
             ours_rate = phase_flops / times["ours"] / 1e9
             torch_rate = phase_flops / times["torch"] / 1e9
             note = (f"{ours_rate:.1f} vs {torch_rate:.1f} GFLOP/s "
@@ -87,7 +91,7 @@ def bench_pool(torch, sizes):
     """Item 2: 2x2 stride-2 max pooling, forward+backward."""
     batch = sizes["pool_batch"]
     times = common.median_times(workloads.make_pool(torch, batch, 16, 32), sizes["repeats"],
-                                warmup=2)
+                                warmup=2, blocks=BLOCKS)
     return [row("maxpool", "2", f"max_pool2d 2x2 s2 fwd+bwd {batch}x16x32x32", "ms",
                 times["ours"] * 1e3, times["torch"] * 1e3, 1.0, "<= 1x")]
 
@@ -100,7 +104,7 @@ def bench_training(torch, sizes):
     if not np.isclose(first["ours"], first["torch"], rtol=1e-4):
         raise RuntimeError(f"training step: the first losses differ (tapegrad {first['ours']}, "
                            f"PyTorch {first['torch']}) although both start from the same weights")
-    times = common.median_times(steps, sizes["train_repeats"], warmup=1)
+    times = common.median_times(steps, sizes["train_repeats"], warmup=1, blocks=BLOCKS)
     return [row("train_step", "3", f"CNN training step, batch {batch}", "ms",
                 times["ours"] * 1e3, times["torch"] * 1e3, 1.5, "<= 1.5x",
                 "forward, cross-entropy, backward, SGD")]
@@ -271,8 +275,11 @@ def main(argv=None):
             rows.extend(steps[item]())
 
     # glibc's allocator settings change NumPy's speed a lot on this kind of machine (see
-    # benchmarks/README.md), so they are part of the result.
+    # autograd/allocator.py), so they are part of the result: the process's MALLOC_*
+    # variables, and what ``import autograd`` set.
+    from autograd import allocator as tuning
     allocator = {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")}
+    allocator.update({f"tapegrad {k}": v for k, v in tuning.SETTINGS.items()})
     print(f"\n{machine()}; NumPy {np.__version__}, PyTorch {torch.__version__}, Python "
           f"{platform.python_version()}; {common.THREADS} threads each"
           + ("; --quick sizes (not a measurement)" if args.quick else "")
