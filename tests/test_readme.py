@@ -42,3 +42,21 @@ def test_readme_python_snippets_run_and_print_what_their_comments_say(index, tmp
             expected = match.group(1).strip().split(" ...")[0]
             assert any(out.strip().startswith(expected) for out in printed), (
                 f"README snippet {index}: no printed line starts with {expected!r}")
+
+
+def test_the_performance_table_has_every_row_the_benchmark_prints():
+    """The table is pasted from `python -m benchmarks.run`; a paste that lost rows (it
+    happened once: items 2-6 went missing) must not go unnoticed."""
+    section = README.split("## Performance", 1)[1].split("\n## ", 1)[0]
+    assert "python -m benchmarks.run" in section
+    rows = [line for line in section.splitlines() if line.startswith("| ")][1:]  # no header
+    items = [row.split("|")[1].strip() for row in rows]
+    labels = " ".join(row.split("|")[2] for row in rows)
+    assert sorted(set(items)) == ["1", "2", "3", "4", "5", "6"]
+    for expected in ("(the limit)", "conv2d fwd (a)", "conv2d fwd+bwd (a)", "conv2d fwd (b)",
+                     "conv2d fwd+bwd (b)", "conv2d fwd (c)", "conv2d fwd+bwd (c)",
+                     "max_pool2d", "training step", "graph overhead, forward",
+                     "graph overhead, backward", "chain backward", "chain peak RSS",
+                     "peak RSS, 200 training steps", "RSS growth", "import time"):
+        assert expected in labels, f"the README's Performance table has no {expected!r} row"
+    assert len(rows) == 16
