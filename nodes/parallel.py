@@ -20,8 +20,8 @@ moment in another Python thread would also run on one BLAS thread meanwhile.
 
 import ctypes
 import os
-from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 MAX_DEFAULT_THREADS = 8
 
