@@ -4,8 +4,9 @@ A training step allocates and frees the same large arrays every time: im2col col
 layer outputs, gradients, masks. With its default settings, glibc's ``malloc`` serves
 each of them with a fresh ``mmap`` (or trims the heap after a big ``free``), so the next
 step touches brand-new pages and the kernel zero-fills every one of them on first touch.
-On this project's 2-core VM that is some 6,000 page faults and about a third of the time
-of one step of the benchmarks' CIFAR-shaped CNN (``python -m benchmarks.faults``).
+On this project's 2-core VM that is 6,000-7,500 page faults a step of the benchmarks'
+CIFAR-shaped CNN, and a third to a half of its time in a fresh process
+(``python -m benchmarks.settings``).
 
 ``tune()`` raises glibc's mmap threshold and trim threshold, so such arrays come from
 the heap and freed ones are reused by the next step. It runs once, on ``import

@@ -200,8 +200,9 @@ class ConvolutionNode(Node):
         def backward_part(start, stop):
             if needs[1]:
                 # dwᵀ[(c, m, n), k] = Σ over examples and pixels of cols[(c, m, n), p] · dz[k, p].
-                # As (C·Fh·Fw, P) @ (P, K) products OpenBLAS runs these 20-25% faster than as
-                # (K, P) @ (P, C·Fh·Fw) on this project's machine (benchmark shapes (a), (b)).
+                # As (C·Fh·Fw, P) @ (P, K) products OpenBLAS ran these about 25% faster than as
+                # (K, P) @ (P, C·Fh·Fw) for benchmark shape (b) on this project's machine, and
+                # at the same speed for shape (a).
                 dw_parts[start] = np.matmul(cols[start:stop],
                                             dz[start:stop].transpose(0, 2, 1)).sum(axis=0)
             if needs[0]:

@@ -81,8 +81,7 @@ class MaxPoolNode(_PoolNode):
 
     def forwardPass(self, x):
         x = self._prepare(x)
-        _, _, kernel, stride, _ = self.geometry
-        if kernel == stride and set(kernel) <= {1, 2} and 2 in kernel:
+        if self._halves():
             return self._finish(self._forward_halves(x))
         _, _, _, _, (Ho, Wo) = self.geometry
         z = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
@@ -98,6 +97,11 @@ class MaxPoolNode(_PoolNode):
         over_batch(part, x.shape[0], x.size)
         self.x, self.z = x, z
         return self._finish(z)
+
+    def _halves(self):
+        """Whether the windows are 2x2, 1x2 or 2x1 at their own stride (``_forward_halves``)."""
+        _, _, kernel, stride, _ = self.geometry
+        return kernel == stride and set(kernel) <= {1, 2} and 2 in kernel
 
     def _forward_halves(self, x):
         """2x2 windows at stride 2 (or 1x2, 2x1), in two halving passes with their masks.
@@ -139,7 +143,7 @@ class MaxPoolNode(_PoolNode):
         return z
 
     def backwardPass(self, dz):
-        if not hasattr(self, "x"):
+        if self._halves():
             return (self._finish(self._backward_halves(dz)),)
         x, z = self.x, self.z
         dz = np.asarray(dz).reshape(z.shape)
