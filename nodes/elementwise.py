@@ -13,6 +13,8 @@ garbage collector to track (benchmarks/, "graph overhead").
 import numpy as np
 
 from .base import Node
+from . import parallel
+from .parallel import elementwise, is_large
 
 
 class AdditionNode(Node):
@@ -23,6 +25,9 @@ class AdditionNode(Node):
     __slots__ = saved
 
     def forwardPass(self, x, y):
+        if is_large(x, y):  # a conv's bias add: split between threads
+            return elementwise(lambda x, y, out: np.add(x, y, out=out[0]), x, y,
+                               [np.empty(np.broadcast_shapes(x.shape, y.shape), x.dtype)])[0]
         return x + y
 
     def backwardPass(self, dz):
@@ -60,6 +65,25 @@ class MaxNode(Node):
         # Keep only the masks of inputs that will want a gradient (the engine says which
         # before calling this): in ReLU, max(0, x), the constant 0 wants none.
         needs_x, needs_y = getattr(self, "needs_input_grad", (True, True))
+        if is_large(x, y):  # ReLU after a conv: the passes are split between threads
+            shape = np.broadcast_shapes(x.shape, y.shape)
+            outputs = [np.empty(shape, x.dtype)]
+            outputs += [np.empty(shape, bool) for needed in (needs_x, needs_y) if needed]
+
+            def passes(x, y, out):
+                np.maximum(x, y, out=out[0])
+                masks = iter(out[1:])
+                if needs_x:
+                    np.greater_equal(x, y, out=next(masks))
+                if needs_y:
+                    np.less(x, y, out=next(masks))
+
+            z, *masks = elementwise(passes, x, y, outputs)
+            if needs_x:
+                self.x_wins = masks.pop(0)
+            if needs_y:
+                self.y_wins = masks.pop(0)
+            return z
         if needs_x:
             self.x_wins = np.greater_equal(x, y)
         if needs_y:
@@ -68,8 +92,17 @@ class MaxNode(Node):
 
     def backwardPass(self, dz):
         needs_x, needs_y = getattr(self, "needs_input_grad", (True, True))
-        return (dz * self.x_wins if needs_x else None,
-                dz * self.y_wins if needs_y else None)
+        return (_times_mask(dz, self.x_wins) if needs_x else None,
+                _times_mask(dz, self.y_wins) if needs_y else None)
+
+
+def _times_mask(dz, mask):
+    """dz * mask for a boolean mask, split between threads when large."""
+    if (type(dz) is np.ndarray and dz.dtype.kind == "f" and dz.size >= parallel.LARGE
+            and dz.shape == mask.shape):
+        return elementwise(lambda dz, mask, out: np.multiply(dz, mask, out=out[0]), dz, mask,
+                           [np.empty(dz.shape, dz.dtype)])[0]
+    return dz * mask
 
 
 class NegationNode(Node):

@@ -81,3 +81,18 @@ def compare_with_torch(torch, ours, theirs, *arrays, seed=0, atol=1e-9, rtol=1e-
         assert m.grad is not None, f"input {i} got no gradient"
         np.testing.assert_allclose(m.grad, r.grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"gradient of input {i}")
+
+
+def split_work_between_threads(monkeypatch, threads=3, large=None):
+    """Make every job split between ``threads`` threads (``large``: elementwise passes
+    from that many elements); returns the list of the parts handed to the pool."""
+    from nodes import parallel
+    monkeypatch.setattr(parallel, "THREADS", threads)
+    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
+    if large is not None:
+        monkeypatch.setattr(parallel, "LARGE", large)
+    calls = []
+    real_submit = parallel.ThreadPoolExecutor.submit
+    monkeypatch.setattr(parallel.ThreadPoolExecutor, "submit",
+                        lambda self, *a: calls.append(a) or real_submit(self, *a))
+    return calls

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 import autograd
 import nodes
 from autograd import functional as F
-from helpers import compare_with_torch
+from helpers import compare_with_torch, split_work_between_threads
 
 
 @pytest.fixture(scope="module")
@@ -501,12 +501,7 @@ def test_splitting_the_batch_between_threads_gives_the_same_result(monkeypatch):
         return results
 
     expected = run()
-    monkeypatch.setattr(parallel, "THREADS", 3)
-    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
-    calls = []
-    real_submit = parallel.ThreadPoolExecutor.submit
-    monkeypatch.setattr(parallel.ThreadPoolExecutor, "submit",
-                        lambda self, *a: calls.append(a) or real_submit(self, *a))
+    calls = split_work_between_threads(monkeypatch)
     got = run()
     for i, (a, b) in enumerate(zip(got, expected)):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=f"result {i}")

@@ -5,7 +5,7 @@ import pytest
 
 import autograd as ag
 import nodes
-from helpers import away_from_kinks, broadcastable, check_node
+from helpers import away_from_kinks, broadcastable, check_node, split_work_between_threads
 
 SHAPES = [(), (3,), (3, 4), (1, 4), (3, 1)]
 
@@ -118,3 +118,55 @@ def test_every_node_class_has_name_docstring_and_rules():
         assert cls.__doc__ and cls.__doc__.strip(), cls
         n_inputs = cls.forwardPass.__code__.co_argcount - 1
         assert len(cls.rules) == n_inputs, f"{cls.__name__}: {len(cls.rules)} rules, {n_inputs} inputs"
+
+
+@pytest.mark.parametrize("shapes", [((6, 3, 4, 5), (1, 3, 1, 1)),   # a conv's bias add
+                                    ((), (6, 3, 4, 5)),             # ReLU: max(0, x)
+                                    ((6, 3, 4, 5), (4, 5)),         # fewer axes
+                                    ((1, 3, 4, 5), (6, 3, 4, 5)),   # the first axis broadcast
+                                    ((6, 3, 4, 5), (6, 3, 4, 5))])
+@pytest.mark.parametrize("needs", [(True, True), (False, True), (True, False)])
+def test_large_elementwise_passes_split_between_threads_give_the_same_result(
+        monkeypatch, shapes, needs):
+    """Add and max split large arrays between threads: the same numbers, NaN and ties too."""
+    rng = np.random.default_rng(5)
+    x, y = (rng.integers(-2, 3, size=shape).astype(np.float32) for shape in shapes)  # ties
+    x.reshape(-1)[:3] = np.nan
+    y.reshape(-1)[-2:] = np.nan
+    dz = rng.standard_normal(np.broadcast_shapes(x.shape, y.shape)).astype(np.float32)
+
+    def run():
+        add, big = nodes.AdditionNode(), nodes.MaxNode()
+        big.needs_input_grad = needs
+        return [add.forwardPass(x, y), big.forwardPass(x, y),
+                *[g for g in big.backwardPass(dz) if g is not None]]
+
+    expected = run()
+    calls = split_work_between_threads(monkeypatch, large=8)
+    got = run()
+    for a, b in zip(got, expected):
+        assert a.dtype == b.dtype == np.float32 and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+    assert len(calls) == 2 * len(got)  # every pass ran in three parts
+
+
+def test_small_or_mixed_elementwise_inputs_are_not_split(monkeypatch):
+    from nodes import parallel
+    monkeypatch.setattr(parallel, "LARGE", 8)
+    ints, floats = np.arange(24).reshape(4, 6), np.ones((4, 6), np.float32)
+    assert not parallel.is_large(ints, ints)                    # not floating
+    assert not parallel.is_large(floats, floats.astype(np.float64))  # two dtypes
+    assert not parallel.is_large(floats, 1.0)                   # not an array
+    assert not parallel.is_large(floats[:1, :1], floats[:1, :1])  # small
+    assert parallel.is_large(floats, np.zeros((), np.float32))
+    assert nodes.AdditionNode().forwardPass(2, 3) == 5
+
+
+def test_relu_and_a_bias_add_through_the_engine_take_the_split_path(monkeypatch):
+    calls = split_work_between_threads(monkeypatch, threads=2, large=8)
+    x = ag.Tensor(np.linspace(-1, 1, 2 * 3 * 4 * 4, dtype=np.float32).reshape(2, 3, 4, 4),
+                  requires_grad=True)
+    b = ag.Tensor(np.ones((1, 3, 1, 1), np.float32), requires_grad=True)
+    assert not calls
+    ag.functional.relu(x + b).sum().backward()
+    assert len(calls) == 3  # the add, ReLU's forward and its backward
