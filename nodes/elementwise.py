@@ -25,7 +25,9 @@ class AdditionNode(Node):
     __slots__ = saved
 
     def forwardPass(self, x, y):
-        if is_large(x, y):  # a conv's bias add: split between threads
+        # a conv's bias add is split between threads; the first two tests keep the
+        # check cheap for the small arrays of long elementwise chains
+        if type(x) is np.ndarray and x.size >= parallel.LARGE and is_large(x, y):
             return elementwise(lambda x, y, out: np.add(x, y, out=out[0]), x, y,
                                [np.empty(np.broadcast_shapes(x.shape, y.shape), x.dtype)])[0]
         return x + y
