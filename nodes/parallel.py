@@ -4,6 +4,7 @@ NumPy releases the GIL inside copies, ufunc loops and BLAS calls, so threads wor
 separate parts of a batch really run at once. Convolution and pooling spend most of
 their time in strided copies (im2col, col2im, window maxima) and in many small matrix
 products; splitting the batch gives them every core, as PyTorch's intra-op threads do.
+Additions and ReLU over large float arrays (``elementwise``) are split the same way.
 
 ``TAPEGRAD_NUM_THREADS`` sets the number of threads; by default it is the number of
 CPUs this process may run on (at most 8); 1 turns splitting off.

@@ -114,3 +114,16 @@ def test_peak_rss_of_a_child_is_its_own_not_the_parents():
                              text=True, timeout=60, check=True)
     assert 0 < float(process.stdout) < 100
     del ballast
+
+
+def test_conv_parts_run_at_a_tiny_size_and_compute_the_conv():
+    """benchmarks.conv_parts (where conv forward's time goes) runs, and its parts are real."""
+    torch = pytest.importorskip("torch")
+    import numpy as np
+    from benchmarks import conv_parts
+    workloads = conv_parts.parts(torch, channels=2, size=6, filters=3, kernel=3, padding=1, batch=2)
+    assert set(workloads) == {"tapegrad conv2d", "matrix products", "bias add", "PyTorch conv2d"}
+    ours, theirs = workloads["tapegrad conv2d"](), workloads["PyTorch conv2d"]()
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-4)
+    assert workloads["bias add"]().shape == ours.shape
+    workloads["matrix products"]()
