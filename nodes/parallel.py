@@ -80,13 +80,15 @@ def over_batch(work, batch, elements):
                 future.result()
 
 
-LARGE = 1 << 19  # elements: from here a second thread halves an elementwise pass's time
+# elements: an elementwise pass over 2^18 float32 numbers took as long on two threads
+# as on one on this project's machine, over 2^20 20-30% less; the threshold lies between
+LARGE = 1 << 19
 
 
 def is_large(x, y):
     """Whether ``x`` and ``y`` are arrays of one floating dtype, one of them LARGE or more.
 
-    The nodes ask this first on every call, so it is cheap for small and non-array inputs.
+    Nodes call it on every forward pass, so its first tests are cheap ones.
     """
     return (type(x) is np.ndarray and type(y) is np.ndarray
             and (x.size >= LARGE or y.size >= LARGE)
