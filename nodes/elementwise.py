@@ -28,8 +28,7 @@ class AdditionNode(Node):
         # a conv's bias add is split between threads; the first two tests keep the
         # check cheap for the small arrays of long elementwise chains
         if type(x) is np.ndarray and x.size >= parallel.LARGE and is_large(x, y):
-            return elementwise(lambda x, y, out: np.add(x, y, out=out[0]), x, y,
-                               [np.empty(np.broadcast_shapes(x.shape, y.shape), x.dtype)])[0]
+            return elementwise(lambda x, y, out: np.add(x, y, out=out[0]), x, y, [x.dtype])[0]
         return x + y
 
     def backwardPass(self, dz):
@@ -68,9 +67,6 @@ class MaxNode(Node):
         # before calling this): in ReLU, max(0, x), the constant 0 wants none.
         needs_x, needs_y = getattr(self, "needs_input_grad", (True, True))
         if is_large(x, y):  # ReLU after a conv: the passes are split between threads
-            shape = np.broadcast_shapes(x.shape, y.shape)
-            outputs = [np.empty(shape, x.dtype)]
-            outputs += [np.empty(shape, bool) for needed in (needs_x, needs_y) if needed]
 
             def passes(x, y, out):
                 np.maximum(x, y, out=out[0])
@@ -80,7 +76,8 @@ class MaxNode(Node):
                 if needs_y:
                     np.less(x, y, out=next(masks))
 
-            z, *masks = elementwise(passes, x, y, outputs)
+            dtypes = [x.dtype] + [bool for needed in (needs_x, needs_y) if needed]
+            z, *masks = elementwise(passes, x, y, dtypes)
             if needs_x:
                 self.x_wins = masks.pop(0)
             if needs_y:
@@ -103,7 +100,7 @@ def _times_mask(dz, mask):
     if (type(dz) is np.ndarray and dz.dtype.kind == "f" and dz.size >= parallel.LARGE
             and dz.shape == mask.shape):
         return elementwise(lambda dz, mask, out: np.multiply(dz, mask, out=out[0]), dz, mask,
-                           [np.empty(dz.shape, dz.dtype)])[0]
+                           [dz.dtype])[0]
     return dz * mask
 
 
