@@ -34,15 +34,15 @@ def _batched(x, spatial, fname):
 
 def _conv(x, w, b, stride, padding, floor, spatial, fname):
     x, w = _batched(x, spatial, fname), _as_tensor(w)
-    out = apply(nodes.ConvolutionNode(stride, padding, floor), x, w)
+    node = nodes.ConvolutionNode(stride, padding, floor)
     if b is None:
-        return out
+        return apply(node, x, w)
     b = _as_tensor(b)
     filters = w.shape[0]
     if b.shape != (filters,):
         raise ValueError(f"{fname}: the bias must have shape ({filters},), one value per filter "
                          f"of the weight of shape {w.shape}, got shape {b.shape}")
-    return out + b.reshape((1, filters) + (1,) * spatial)
+    return apply(node, x, w, b)  # the bias is the conv node's third input, as in PyTorch
 
 
 def conv1d(x, w, b=None, stride=1, padding=0, floor=False):

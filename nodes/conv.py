@@ -8,6 +8,7 @@ batched matrix multiply; the input gradient scatters the columns back the same w
 """
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from .base import Node
 from .parallel import over_batch
@@ -114,27 +115,37 @@ def _suggest(span, stride, padding, padding_allowed):
 # ---------------------------------------------------------------- the node
 
 class ConvolutionNode(Node):
-    """z[b, k, i, j] = Σ_c Σ_m Σ_n w[k, c, m, n] · x_pad[b, c, S·i + m, S·j + n]
+    """z[b, k, i, j] = Σ_c Σ_m Σ_n w[k, c, m, n] · x_pad[b, c, S·i + m, S·j + n]  (+ bias[k])
 
     Cross-correlation, as in the notes (Y_ij = Σ_m Σ_n W_mn X_{i+m, j+n}), over channels c.
 
     ``x`` is (N, C, H, W) and ``w`` is (K, C, Fh, Fw) for 2-D, or (N, C, L) and (K, C, F)
-    for 1-D. ``stride`` and ``padding`` (zeros on both sides) are an int or one int per
-    spatial axis. The output size W2 = (W1 - F + 2P)/S + 1 must be whole unless
-    ``floor=True``, which drops an incomplete last window as PyTorch does. The bias is
-    not part of the node: layers add it with an AdditionNode.
+    for 1-D; the optional third input ``bias`` is (K,), one number per filter, as in
+    PyTorch's conv2d. ``stride`` and ``padding`` (zeros on both sides) are an int or one
+    int per spatial axis. The output size W2 = (W1 - F + 2P)/S + 1 must be whole unless
+    ``floor=True``, which drops an incomplete last window as PyTorch does.
+
+    How: for a block of examples at a time, the shifted (strided) views of the padded
+    input are copied into a column array that stays in the cache ("im2col", see
+    ``_Columns``) and one matrix product per example does the rest. The bias rides along
+    as a row of ones in the columns and a column of the weights, so adding it costs no
+    pass of its own and its gradient comes out of the weights' product. Backward copies
+    the columns again, block by block, for the filters' gradient, and scatters the
+    columns' gradient back the same way ("col2im"). No Python loop runs over single
+    examples or output pixels.
     """
     name, symbol = "conv", "*"
     rules = ("dx[S·i+m, S·j+n] += w[m, n] · dz[i, j]",
-             "dw[m, n] = Σᵢⱼ x[S·i+m, S·j+n] · dz[i, j]")
-    saved = ("cols", "w")
+             "dw[m, n] = Σᵢⱼ x[S·i+m, S·j+n] · dz[i, j]",
+             "dbias = Σᵢⱼ dz[i, j]")
+    saved = ("padded", "w")
 
     def __init__(self, stride=1, padding=0, floor=False):
         self.stride = check_params(stride, "stride", self.name, 1)
         self.padding = check_params(padding, "padding", self.name, 0)
         self.floor = bool(floor)
 
-    def forwardPass(self, x, w):
+    def forwardPass(self, x, w, bias=None):
         x, spatial, axes = batched_input(x, self.name)
         w = np.asarray(w)
         if w.ndim != x.ndim:
@@ -145,6 +156,13 @@ class ConvolutionNode(Node):
             raise ValueError(f"the input of shape {x.shape} has {x.shape[1]} channels but the conv "
                              f"filters of shape {w.shape} expect {w.shape[1]}; make the filters' "
                              "second dimension equal the input's channels")
+        dtype = np.result_type(x.dtype, w.dtype)
+        if bias is not None:
+            bias = np.asarray(bias)
+            if bias.shape != (w.shape[0],):
+                raise ValueError(f"the conv bias must have shape ({w.shape[0]},), one number per "
+                                 f"filter of the filters of shape {w.shape}, got shape {bias.shape}")
+            dtype = np.result_type(dtype, bias.dtype)
         stride = spatial_params(self.stride, "stride", spatial, self.name)
         padding = spatial_params(self.padding, "padding", spatial, self.name)
         sizes = tuple(output_size(axis, size, kernel, s, p, self.floor) for axis, size, kernel, s, p
@@ -155,72 +173,238 @@ class ConvolutionNode(Node):
         N, C, H, W = x.shape
         K, _, Fh, Fw = w.shape
         (Sh, Sw), (Ph, Pw), (Ho, Wo) = stride, padding, sizes
-        dtype = np.result_type(x.dtype, w.dtype)
         x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
-
-        padded = np.zeros((N, C, H + 2 * Ph, W + 2 * Pw), dtype=dtype) if Ph or Pw else x
-        # im2col, channel-major within each example: row (c, m, n) of example b's matrix holds
-        # x_pad[b, c, S*i + m, S*j + n] for every output pixel (i, j). One strided copy per
-        # offset, then one matmul for the part of the batch: (K, C*Fh*Fw) @ (b, C*Fh*Fw, Ho*Wo).
-        # On this 2-core machine OpenBLAS runs these per-example products faster than one
-        # wide GEMM, and the result is already in (N, K, Ho, Wo) order.
-        cols = np.empty((N, C, Fh, Fw, Ho, Wo), dtype=dtype)
-        matrix = cols.reshape(N, C * Fh * Fw, Ho * Wo)
-        weights = w.reshape(K, -1)
-        out = np.empty((N, K, Ho * Wo), dtype=dtype)
+        if bias is not None:
+            bias = bias.astype(dtype, copy=False)
+        self.geometry = (spatial, (N, C, H, W), (Ho, Wo), (Sh, Sw), (Ph, Pw), bias is not None)
+        if Ph or Pw:
+            padded = np.empty((N, C, H + 2 * Ph, W + 2 * Pw), dtype=dtype)
+        else:
+            padded = np.ascontiguousarray(x)
+        columns = _Columns(padded, (Fh, Fw), (Ho, Wo), (Sh, Sw), bias is not None)
+        weights = columns.weights(w, bias)
+        out = np.empty((N, K, Ho, Wo), dtype=dtype)
 
         def forward_part(start, stop):
             if Ph or Pw:
-                padded[start:stop, :, Ph:Ph + H, Pw:Pw + W] = x[start:stop]
-            for m in range(Fh):
-                for n in range(Fw):
-                    cols[start:stop, :, m, n] = padded[start:stop, :, m:m + Sh * Ho:Sh,
-                                                       n:n + Sw * Wo:Sw]
-            np.matmul(weights, matrix[start:stop], out=out[start:stop])
+                _pad(padded[start:stop], x[start:stop], Ph, Pw)
+            block = columns.buffer(stop - start)
+            for first in range(start, stop, columns.block):
+                last = min(stop, first + columns.block)
+                cols = columns.fill(block, first, last)
+                # One (K, rows) @ (rows, M) product per example: on this 2-core machine
+                # OpenBLAS ran these faster than one wide GEMM, and the result is in
+                # (N, K, Ho, Wo) order.
+                if columns.by_rows:
+                    out[first:last] = columns.pixels(np.matmul(weights, cols))
+                else:
+                    np.matmul(weights, cols, out=out[first:last].reshape(last - first, K, -1))
 
-        over_batch(forward_part, N, cols.size)
-        cols = matrix
-
-        self.cols, self.w = cols, w
-        self.geometry = (spatial, (N, C, H, W), (Ho, Wo), (Sh, Sw), (Ph, Pw))
-        out = out.reshape(N, K, Ho, Wo)
+        over_batch(forward_part, N, out.size * columns.rows)
+        self.padded, self.w = padded, w
         return out[:, :, 0, :] if spatial == 1 else out
 
     def backwardPass(self, dz):
-        spatial, (N, C, H, W), (Ho, Wo), (Sh, Sw), (Ph, Pw) = self.geometry
-        w, cols = self.w, self.cols
+        spatial, (N, C, H, W), (Ho, Wo), (Sh, Sw), (Ph, Pw), has_bias = self.geometry
+        w, padded = self.w, self.padded
         K, _, Fh, Fw = w.shape
-        needs = getattr(self, "needs_input_grad", (True, True))
-        dz = np.asarray(dz, dtype=w.dtype).reshape(N, K, Ho * Wo)
-
-        weights = w.reshape(K, -1)
-        dw_parts = {}  # by first example, summed in order so the result does not depend on timing
-        padded = np.zeros((N, C, H + 2 * Ph, W + 2 * Pw), dtype=w.dtype) if needs[0] else None
+        needs = getattr(self, "needs_input_grad", (True,) * (3 if has_bias else 2))
+        needs_x, needs_params = needs[0], any(needs[1:])
+        dz = np.asarray(dz, dtype=w.dtype).reshape(N, K, Ho, Wo)
+        columns = _Columns(padded, (Fh, Fw), (Ho, Wo), (Sh, Sw), has_bias)
+        weights_t = columns.weights(w, None).T
+        param_parts = {}  # by first example, summed in order so the result does not depend on timing
+        dpadded = np.zeros(padded.shape, dtype=w.dtype) if needs_x else None
 
         def backward_part(start, stop):
-            if needs[1]:
-                # dwᵀ[(c, m, n), k] = Σ over examples and pixels of cols[(c, m, n), p] · dz[k, p].
-                # As (C·Fh·Fw, P) @ (P, K) products OpenBLAS ran these about 25% faster than as
-                # (K, P) @ (P, C·Fh·Fw) for benchmark shape (b) on this project's machine, and
-                # at the same speed for shape (a).
-                dw_parts[start] = np.matmul(cols[start:stop],
-                                            dz[start:stop].transpose(0, 2, 1)).sum(axis=0)
-            if needs[0]:
-                dcols = np.matmul(weights.T, dz[start:stop]).reshape(stop - start, C, Fh, Fw, Ho, Wo)
-                # col2im: add each offset's slice back where it was read; overlapping windows add.
-                for m in range(Fh):
-                    for n in range(Fw):
-                        padded[start:stop, :, m:m + Sh * Ho:Sh, n:n + Sw * Wo:Sw] += dcols[:, :, m, n]
+            count = stop - start
+            block = columns.buffer(count) if needs_params else None
+            spread = columns.spread_buffer(count, K)
+            dcols = columns.scatter_buffer(count) if needs_x else None
+            total = None
+            for first in range(start, stop, columns.block):
+                last = min(stop, first + columns.block)
+                dz_cols = columns.spread(spread, dz[first:last])
+                if needs_params:
+                    # [dw, dbias]ᵀ[row, k] = Σ over examples and pixels of cols[row, p] ·
+                    # dz[k, p]; the bias's row of ones gives Σ dz[k, p]. As (rows, P) @ (P, K)
+                    # products OpenBLAS ran these about 25% faster than as (K, P) @ (P, rows)
+                    # for benchmark shape (b) on this project's machine, and at the same speed
+                    # for (a).
+                    cols = columns.fill(block, first, last)
+                    part = np.matmul(cols, dz_cols.transpose(0, 2, 1)).sum(axis=0)
+                    total = part if total is None else total + part
+                if needs_x:
+                    columns.scatter(dpadded[first:last], weights_t, dz_cols, dcols)
+            param_parts[start] = total
 
-        over_batch(backward_part, N, cols.size)
-        dw = dx = None
-        if needs[1]:
-            parts = [dw_parts[start] for start in sorted(dw_parts)]
-            dw = np.ascontiguousarray(sum(parts[1:], parts[0]).T).reshape(w.shape)
-            if spatial == 1:
-                dw = dw[:, :, 0, :]
-        if needs[0]:
-            dx = padded[:, :, Ph:Ph + H, Pw:Pw + W]
+        over_batch(backward_part, N, dz.size * columns.rows)
+        dx = dw = dbias = None
+        if needs_params:
+            parts = [param_parts[start] for start in sorted(param_parts)]
+            total = sum(parts[1:], parts[0])
+            if needs[1]:
+                dw = columns.filters(total[:C * Fh * Fw].T)
+                if spatial == 1:
+                    dw = dw[:, :, 0, :]
+            if has_bias and needs[2]:
+                dbias = total[-1].copy()
+        if needs_x:
+            dx = dpadded[:, :, Ph:Ph + H, Pw:Pw + W]
             if spatial == 1:
                 dx = dx[:, :, 0, :]
-        return dx, dw
+        return (dx, dw, dbias) if has_bias else (dx, dw)
+
+
+def _pad(padded, x, Ph, Pw):
+    """Copy x into the middle of padded and zero its border (padded may be uninitialised)."""
+    H, W = x.shape[2:]
+    padded[:, :, Ph:Ph + H, Pw:Pw + W] = x
+    if Ph:
+        padded[:, :, :Ph] = 0
+        padded[:, :, Ph + H:] = 0
+    if Pw:
+        padded[:, :, Ph:Ph + H, :Pw] = 0
+        padded[:, :, Ph:Ph + H, Pw + W:] = 0
+
+
+class _Columns:
+    """im2col for blocks of examples of a padded input, and its way back (col2im).
+
+    The forward pass does not keep the columns: they are C·Fh·Fw times the size of the
+    input, and writing and then re-reading a fresh array of that size every step cost
+    more than copying them again in backward into a block that stays in the cache.
+
+    An example's columns hold, in row (c, m, n) and the column of output pixel (i, j),
+    x_pad[c, S·i + m, S·j + n]; with a bias, a last row of ones. Two layouts:
+
+    - by pixel (rows in (c, m, n) order, M = Ho·Wo columns): one strided copy of Ho runs
+      of Wo numbers per row.
+    - by rows (stride 1, narrow outputs, see ``_by_rows``): flatten the padded input of
+      an example (C, Hp, Wp) to one run of C·L numbers, L = Hp·Wp. Pixel (i, j) reads
+      x_pad[c, i + m, j + n], at flat position c·L + (i·Wp + j) + (m·Wp + n). So with rows
+      in (m, n, c) order and a column per position i·Wp + j, every row is a contiguous
+      slice of that run, and the C rows of kernel offset (m, n) together are the run
+      shifted by m·Wp + n: ``fill`` copies rows of M numbers, not Ho pieces of Wo, and
+      ``scatter`` adds back one run of about C·L numbers per offset. Columns with j >= Wo
+      (Fw - 1 per output row) hold no pixel: the products compute them and ``pixels``
+      skips them. Only the first M = (Ho - 1)·Wp + Wo of each row's L columns are used,
+      so no read runs past the example.
+    """
+
+    def __init__(self, padded, kernel, output, stride, has_bias):
+        self.padded, (self.Fh, self.Fw), (self.Ho, self.Wo) = padded, kernel, output
+        self.Sh, self.Sw = stride
+        N, C, Hp, Wp = padded.shape
+        self.C, self.Wp, self.L, self.has_bias = C, Wp, Hp * Wp, has_bias
+        self.by_rows = _by_rows(self.Sh, self.Sw, self.Wo)
+        self.M = (self.Ho - 1) * Wp + self.Wo if self.by_rows else self.Ho * self.Wo
+        self.rows = C * self.Fh * self.Fw + has_bias
+        self.offsets = [m * Wp + n for m in range(self.Fh) for n in range(self.Fw)]
+        if self.by_rows:
+            item = padded.itemsize
+            self.source = as_strided(padded, shape=(N, self.Fh, self.Fw, C, self.M), writeable=False,
+                                     strides=(C * self.L * item, Wp * item, item, self.L * item, item))
+        width = self.L if self.by_rows else self.M
+        self.block = max(1, BLOCK_BYTES // (self.rows * width * padded.itemsize))
+
+    def weights(self, w, bias):
+        """The filters (K, C, Fh, Fw) as a (K, rows) matrix in this layout's row order."""
+        K = w.shape[0]
+        matrix = (w.transpose(0, 2, 3, 1) if self.by_rows else w).reshape(K, -1)
+        if bias is not None:  # the weight of the row of ones
+            matrix = np.concatenate([matrix, bias[:, None]], axis=1)
+        return np.ascontiguousarray(matrix)
+
+    def filters(self, matrix):
+        """Inverse of ``weights`` (without the bias): (K, C·Fh·Fw) to (K, C, Fh, Fw)."""
+        K = matrix.shape[0]
+        if self.by_rows:
+            return np.ascontiguousarray(matrix.reshape(K, self.Fh, self.Fw, self.C)
+                                        .transpose(0, 3, 1, 2))
+        return np.ascontiguousarray(matrix).reshape(K, self.C, self.Fh, self.Fw)
+
+    def buffer(self, count):
+        """Room for the columns of one block of examples (reused block after block)."""
+        width = self.L if self.by_rows else self.M
+        block = np.empty((min(self.block, count), self.rows, width), dtype=self.padded.dtype)
+        if self.has_bias:
+            block[:, -1] = 1
+        return block
+
+    def fill(self, block, first, last):
+        """The columns (count, rows, M) of examples first:last, written into ``block``."""
+        count, C, Fh, Fw = last - first, self.C, self.Fh, self.Fw
+        cols = block[:count]
+        if self.by_rows:  # one copy; splitting axes only, so the reshape is a view of block
+            np.copyto(cols[:, :C * Fh * Fw, :self.M].reshape(count, Fh, Fw, C, self.M),
+                      self.source[first:last])
+            return cols[:, :, :self.M]
+        Ho, Wo, Sh, Sw = self.Ho, self.Wo, self.Sh, self.Sw
+        windows = cols[:, :C * Fh * Fw].reshape(count, C, Fh, Fw, Ho, Wo)
+        padded = self.padded[first:last]
+        for m in range(Fh):
+            for n in range(Fw):
+                windows[:, :, m, n] = padded[:, :, m:m + Sh * Ho:Sh, n:n + Sw * Wo:Sw]
+        return cols
+
+    def pixels(self, wide):
+        """The output pixels of (B, K, M) by-rows products, as (B, K, Ho, Wo)."""
+        B, K, M = wide.shape
+        item = wide.itemsize
+        return as_strided(wide, shape=(B, K, self.Ho, self.Wo), writeable=False,
+                          strides=(K * M * item, M * item, self.Wp * item, item))
+
+    def spread_buffer(self, count, K):
+        """Room for ``spread`` (zero where no pixel is, which it never writes)."""
+        if not self.by_rows:
+            return None
+        return np.zeros((min(self.block, count), K, self.Ho, self.Wp), dtype=self.padded.dtype)
+
+    def spread(self, buffer, dz):
+        """dz (B, K, Ho, Wo) laid out as the columns: (B, K, M), zero where no pixel is."""
+        B, K = dz.shape[:2]
+        if not self.by_rows:
+            return dz.reshape(B, K, self.M)
+        buffer[:B, :, :, :self.Wo] = dz
+        return buffer[:B].reshape(B, K, -1)[:, :, :self.M]
+
+    def scatter_buffer(self, count):
+        """Room for the columns' gradient in ``scatter`` (by rows: zero past column M)."""
+        if not self.by_rows:
+            return None
+        return np.zeros((min(self.block, count), self.rows - self.has_bias, self.L),
+                        dtype=self.padded.dtype)
+
+    def scatter(self, dpadded, weights_t, dz_cols, buffer):
+        """col2im: dcols = weights_t @ dz_cols, each row added back where ``fill`` read it."""
+        B, C, Fh, Fw = dpadded.shape[0], self.C, self.Fh, self.Fw
+        if self.by_rows:
+            dcols = buffer[:B]
+            np.matmul(weights_t, dz_cols, out=dcols[:, :, :self.M])
+            CL = C * self.L
+            target = dpadded.reshape(B, CL)
+            for t, offset in enumerate(self.offsets):
+                # columns past M are zero: where they land (up to the next channel) adds 0
+                target[:, offset:] += dcols[:, t * C:(t + 1) * C].reshape(B, CL)[:, :CL - offset]
+            return
+        Ho, Wo, Sh, Sw = self.Ho, self.Wo, self.Sh, self.Sw
+        dcols = np.matmul(weights_t, dz_cols).reshape(B, C, Fh, Fw, Ho, Wo)
+        for m in range(Fh):
+            for n in range(Fw):
+                dpadded[:, :, m:m + Sh * Ho:Sh, n:n + Sw * Wo:Sw] += dcols[:, :, m, n]
+
+
+BLOCK_BYTES = 2 << 20  # the columns of a block of examples, so they stay in cache
+ROWS_BELOW = 32  # the by-rows im2col is used for outputs narrower than this (see _by_rows)
+
+
+def _by_rows(Sh, Sw, Wo):
+    """Whether to lay the columns out by flat position (stride 1 only).
+
+    It copies C·Fh·Fw long runs instead of C·Fh·Fw·Ho runs of Wo numbers, but computes
+    Fw - 1 wasted columns per output row and needs one more pass to drop them. Measured
+    A/B on this project's machine, it is the faster for Wo = 16 (benchmark shape (b)), about
+    even at Wo = 24 and slower at Wo = 32.
+    """
+    return Sh == Sw == 1 and Wo < ROWS_BELOW

@@ -162,6 +162,105 @@ def test_pool_gradcheck(kernel_size, stride):
                               atol=1e-7, rtol=1e-6)
 
 
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding", [
+    ((2, 3, 5, 6), (2, 3, 3, 2), 1, (1, 2)),     # stride 1: the by-rows columns
+    ((2, 2, 6, 5), (3, 2, 2, 3), (2, 1), 1),     # stride 2: the by-pixel columns
+    ((2, 2, 9), (3, 2, 4), 1, 2),                # 1-D
+])
+def test_conv_node_with_its_bias_gradcheck(x_shape, w_shape, stride, padding):
+    """The bias as the node's third input: all three gradients against central differences."""
+    x = autograd.Tensor(randn(*x_shape, seed=40), requires_grad=True)
+    w = autograd.Tensor(randn(*w_shape, seed=41), requires_grad=True)
+    b = autograd.Tensor(randn(w_shape[0], seed=42), requires_grad=True)
+
+    def conv(x, w, b):
+        return autograd.apply(nodes.ConvolutionNode(stride, padding, floor=True), x, w, b)
+
+    assert autograd.gradcheck(conv, x, w, b, atol=1e-7, rtol=1e-6)
+
+
+def reference_conv(x, w, bias, stride, padding, dz):
+    """A direct 2-D convolution and its gradients, written out with windows (no im2col)."""
+    (Sh, Sw), (Ph, Pw) = stride, padding
+    K, C, Fh, Fw = w.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (Ph, Ph), (Pw, Pw)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (Fh, Fw), axis=(2, 3))
+    windows = windows[:, :, ::Sh, ::Sw]                      # (N, C, Ho, Wo, Fh, Fw)
+    out = np.einsum("bcijpq,kcpq->bkij", windows, w) + bias[None, :, None, None]
+    dw = np.einsum("bcijpq,bkij->kcpq", windows, dz)
+    dpadded = np.zeros_like(padded)
+    Ho, Wo = dz.shape[2:]
+    for i in range(Ho):
+        for j in range(Wo):
+            dpadded[:, :, i * Sh:i * Sh + Fh, j * Sw:j * Sw + Fw] += np.einsum(
+                "bk,kcpq->bcpq", dz[:, :, i, j], w)
+    dx = dpadded[:, :, Ph:Ph + x.shape[2], Pw:Pw + x.shape[3]]
+    return out, dx, dw, dz.sum(axis=(0, 2, 3))
+
+
+@pytest.mark.parametrize("layout", ["by rows", "by pixel"])
+@pytest.mark.parametrize("block_bytes", [1, None])  # one example per block, or the default
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding", [
+    ((5, 3, 7, 9), (4, 3, 3, 3), (1, 1), (1, 1)),
+    ((4, 2, 8, 6), (3, 2, 2, 4), (1, 1), (0, 2)),    # Ph != Pw, a wide kernel
+    ((3, 1, 9, 9), (2, 1, 5, 5), (1, 1), (0, 0)),    # no padding: reads x itself
+    ((4, 3, 9, 8), (2, 3, 3, 2), (2, 1), (1, 0)),    # stride 2: always by pixel
+])
+def test_column_layouts_blocks_and_threads_agree_with_a_direct_convolution(
+        monkeypatch, layout, block_bytes, x_shape, w_shape, stride, padding):
+    import nodes.conv as conv_module
+    monkeypatch.setattr(conv_module, "ROWS_BELOW", 10**9 if layout == "by rows" else 0)
+    if block_bytes is not None:
+        monkeypatch.setattr(conv_module, "BLOCK_BYTES", block_bytes)
+    split_work_between_threads(monkeypatch, threads=2)
+    x, w, bias = randn(*x_shape, seed=43), randn(*w_shape, seed=44), randn(w_shape[0], seed=45)
+    node = nodes.ConvolutionNode(stride, padding)
+    out = node.forwardPass(x, w, bias)
+    dz = randn(*out.shape, seed=46)
+    expected = reference_conv(x, w, bias, stride, padding, dz)
+    got = (out, *node.backwardPass(dz))
+    for name, a, b in zip(("out", "dx", "dw", "dbias"), got, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=name)
+    plain = nodes.ConvolutionNode(stride, padding)  # and without a bias: the same, less it
+    np.testing.assert_allclose(plain.forwardPass(x, w), expected[0] - bias[None, :, None, None],
+                               rtol=1e-12, atol=1e-12)
+    for a, b in zip(plain.backwardPass(dz), expected[1:3]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_conv_reads_a_strided_input_as_it_is():
+    x = randn(2, 3, 10, 14, seed=47)
+    w, bias = randn(2, 3, 3, 3, seed=48), randn(2, seed=49)
+    strided = x[:, :, ::2, ::2]  # no padding: the node must not read the memory around it
+    for padding in (0, 1):
+        got = nodes.ConvolutionNode(1, padding).forwardPass(strided, w, bias)
+        expected = nodes.ConvolutionNode(1, padding).forwardPass(strided.copy(), w, bias)
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("needs", [(False, True, True), (True, False, False), (True, True, False),
+                                   (False, False, True)])
+def test_conv_returns_only_the_gradients_asked_for(needs):
+    x, w, bias = randn(3, 2, 6, 6, seed=50), randn(4, 2, 3, 3, seed=51), randn(4, seed=52)
+    full = nodes.ConvolutionNode(1, 1)
+    dz = randn(*full.forwardPass(x, w, bias).shape, seed=53)
+    expected = full.backwardPass(dz)
+    node = nodes.ConvolutionNode(1, 1)
+    node.needs_input_grad = needs
+    node.forwardPass(x, w, bias)
+    for wanted, got, want in zip(needs, node.backwardPass(dz), expected):
+        if wanted:
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+        else:
+            assert got is None
+
+
+def test_conv_bias_of_the_wrong_shape():
+    node = nodes.ConvolutionNode()
+    with pytest.raises(ValueError, match=r"conv bias must have shape \(4,\).*\(4, 2, 3, 3\).*\(4, 1\)"):
+        node.forwardPass(np.zeros((1, 2, 5, 5)), np.zeros((4, 2, 3, 3)), np.zeros((4, 1)))
+
+
 def test_gradcheck_catches_a_wrong_conv_backward():
     """The checks above can fail: a conv whose dw is off by a factor is caught."""
     class WrongConv(nodes.ConvolutionNode):
@@ -193,7 +292,7 @@ def test_conv_skips_the_input_gradient_when_not_needed():
 
 def test_node_metadata():
     assert (nodes.ConvolutionNode.name, nodes.ConvolutionNode.symbol) == ("conv", "*")
-    assert len(nodes.ConvolutionNode.rules) == 2
+    assert len(nodes.ConvolutionNode.rules) == 3  # x, w and the optional bias
     assert nodes.MaxPoolNode.name == "maxpool" and len(nodes.MaxPoolNode.rules) == 1
     assert nodes.AvgPoolNode.name == "avgpool" and len(nodes.AvgPoolNode.rules) == 1
     assert "first" in nodes.MaxPoolNode.__doc__  # the tie rule is documented
@@ -205,7 +304,7 @@ def test_released_after_backward():
     out = F.max_pool2d(F.conv2d(x, w, padding=1), 2)
     conv = out.node._inputs[0].node
     out.sum().backward()
-    assert not hasattr(conv, "cols") and not hasattr(out.node, "x")
+    assert not hasattr(conv, "padded") and not hasattr(out.node, "x")
     with pytest.raises(RuntimeError, match="second time"):
         out.sum().backward()
 
@@ -458,15 +557,17 @@ def conv_geometry(draw):
     return spatial, (N, C) + size, (K, C) + kernel, stride, padding
 
 
-@settings(max_examples=25, deadline=None)
-@given(conv_geometry(), st.integers(0, 2**16))
-def test_conv_random_geometry_matches_torch(torch, geometry, seed):
+@settings(max_examples=40, deadline=None)
+@given(conv_geometry(), st.booleans(), st.integers(0, 2**16))
+def test_conv_random_geometry_matches_torch(torch, geometry, with_bias, seed):
     spatial, x_shape, w_shape, stride, padding = geometry
     ours = F.conv1d if spatial == 1 else F.conv2d
     theirs = torch.nn.functional.conv1d if spatial == 1 else torch.nn.functional.conv2d
-    compare_with_torch(torch, lambda x, w: ours(x, w, stride=stride, padding=padding, floor=True),
-                       lambda x, w: theirs(x, w, stride=stride, padding=padding),
-                       randn(*x_shape, seed=seed), randn(*w_shape, seed=seed + 1), seed=seed)
+    arrays = [randn(*x_shape, seed=seed), randn(*w_shape, seed=seed + 1)]
+    if with_bias:
+        arrays.append(randn(w_shape[0], seed=seed + 2))
+    compare_with_torch(torch, lambda *a: ours(*a, stride=stride, padding=padding, floor=True),
+                       lambda *a: theirs(*a, stride=stride, padding=padding), *arrays, seed=seed)
 
 
 @settings(max_examples=25, deadline=None)

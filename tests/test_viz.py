@@ -292,16 +292,17 @@ def test_clusters_for_a_small_cnn():
             by_op.setdefault((data["op"], data["module"]), []).append(key)
     conv = by_op[("conv", "features.0")][0]
     assert graph.nodes[conv]["module_kind"] == "Conv2d"
-    bias_add = [k for (op, module), keys in by_op.items() for k in keys
-                if op == "add" and module == "features.0"]
-    assert len(bias_add) == 1
+    assert not [k for (op, module), keys in by_op.items() for k in keys
+                if op == "add" and module == "features.0"]  # the bias is the conv's third input
+    bias = next(k for k, d in graph.nodes(data=True) if d.get("name") == "features.0.bias")
+    assert graph.has_edge(bias, conv)
     names = {d["name"] for _, d in graph.nodes(data=True) if d["kind"] == "tensor"}
     assert {"features.0.weight", "features.0.bias", "fc.weight", "fc.bias", "images"} <= names
 
     source = draw(loss).source
     where = clusters_of(source)
     conv_box = ["Sequential", "features: Sequential", "features.0: Conv2d"]
-    assert where[conv] == conv_box and where[bias_add[0]] == conv_box
+    assert where[conv] == conv_box and where[bias] == conv_box
     weight = next(k for k, d in graph.nodes(data=True) if d.get("name") == "features.0.weight")
     assert where[weight] == conv_box
     pool = by_op[("maxpool", "features.2")][0]

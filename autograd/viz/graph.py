@@ -119,7 +119,7 @@ _RULE_TARGET = re.compile(r"\s*d([A-Za-z][A-Za-z0-9_]*)")
 def argument_names(op):
     """Names of the op's inputs from its rules ('dx = ...' -> 'x'), or positions when unknown."""
     names = []
-    for rule in op.rules:
+    for rule in op.rules[:len(op._inputs)]:  # a node with an optional input lists its rule last
         match = _RULE_TARGET.match(rule)
         names.append(match.group(1) if match else None)
     if len(names) != len(op._inputs) or None in names or len(set(names)) != len(names):
