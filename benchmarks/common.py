@@ -50,6 +50,12 @@ def settle():
     gc.freeze()
 
 
+# seconds of sleep before each block: PyTorch's libgomp workers and OpenBLAS's busy-wait
+# for a while after each job, and would otherwise take cores from the other framework's
+# first runs of its block; the pause is the same for both sides
+SWITCH_PAUSE = 0.05
+
+
 def _blocks(repeats, blocks):
     """Split ``repeats`` timed runs into at most ``blocks`` blocks (sizes differ by one)."""
     blocks = max(1, min(blocks, repeats))
@@ -60,6 +66,7 @@ def _measure(workloads, repeats, warmup, blocks, split):
     samples = {name: [] for name in workloads}
     for size in _blocks(repeats, blocks):
         for name, run in workloads.items():
+            time.sleep(SWITCH_PAUSE)  # see SWITCH_PAUSE
             for _ in range(warmup):
                 run()
             for _ in range(size):

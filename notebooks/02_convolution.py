@@ -429,7 +429,7 @@ assert ag.gradcheck(lambda x, w: F.conv2d(x, w, stride=3), x, w)
 print("conv2d gradients agree with central differences")
 
 # %% [markdown]
-# The 1-D detector as a graph: a convolution node, the bias addition, and the ReLU
+# The 1-D detector as a graph: a convolution node (the bias is its third input), and the ReLU
 # (`max` with the constant 0).
 
 # %%

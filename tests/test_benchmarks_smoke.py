@@ -122,8 +122,7 @@ def test_conv_parts_run_at_a_tiny_size_and_compute_the_conv():
     import numpy as np
     from benchmarks import conv_parts
     workloads = conv_parts.parts(torch, channels=2, size=6, filters=3, kernel=3, padding=1, batch=2)
-    assert set(workloads) == {"tapegrad conv2d", "matrix products", "bias add", "PyTorch conv2d"}
+    assert set(workloads) == {"tapegrad conv2d", "matrix products", "PyTorch conv2d"}
     ours, theirs = workloads["tapegrad conv2d"](), workloads["PyTorch conv2d"]()
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-4)
-    assert workloads["bias add"]().shape == ours.shape
     workloads["matrix products"]()

@@ -209,7 +209,7 @@ def reference_conv(x, w, bias, stride, padding, dz):
 def test_column_layouts_blocks_and_threads_agree_with_a_direct_convolution(
         monkeypatch, layout, block_bytes, x_shape, w_shape, stride, padding):
     import nodes.conv as conv_module
-    monkeypatch.setattr(conv_module, "ROWS_BELOW", 10**9 if layout == "by rows" else 0)
+    monkeypatch.setattr(conv_module, "ROWS_FROM_CHANNELS", 1 if layout == "by rows" else 10**9)
     if block_bytes is not None:
         monkeypatch.setattr(conv_module, "BLOCK_BYTES", block_bytes)
     split_work_between_threads(monkeypatch, threads=2)

@@ -136,7 +136,7 @@ class Conv1d(_ConvNd):
 
 class Conv2d(_ConvNd):
     """A bank of out_channels 2-D filters: (N, in_channels, H, W) -> (N, out_channels, H2, W2),
-    W2 = (W - F + 2P) / S + 1. A ConvolutionNode, then an AdditionNode for the bias.
+    W2 = (W - F + 2P) / S + 1. One ConvolutionNode, the bias its third input.
 
     ``Conv2d(3, 10, 5, padding=2)`` on 128x128x3 inputs gives 128x128x10 outputs and holds
     5*5*3*10 + 10 = 760 parameters (the course quiz).
