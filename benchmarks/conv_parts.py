@@ -29,8 +29,8 @@ def parts(torch, channels, size, filters, kernel, padding, batch=BATCH):
     w = rng.standard_normal((filters, channels, kernel, kernel)).astype(np.float32)
     b = rng.standard_normal(filters).astype(np.float32)
     side = size - kernel + 2 * padding + 1
-    padded = np.zeros((batch, channels, size + 2 * padding, size + 2 * padding), np.float32)
-    layout = _Columns(padded, (kernel, kernel), (side, side), (1, 1), has_bias=True)
+    layout = _Columns((batch, channels, size, size), np.float32, (kernel, kernel), (side, side),
+                      (1, 1), (padding, padding), has_bias=True)
     columns = rng.standard_normal((batch, layout.rows, layout.M)).astype(np.float32)
     weights = rng.standard_normal((filters, layout.rows)).astype(np.float32)
     out = np.empty((batch, filters, layout.M), np.float32)

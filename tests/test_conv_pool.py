@@ -204,12 +204,16 @@ def reference_conv(x, w, bias, stride, padding, dz):
     ((5, 3, 7, 9), (4, 3, 3, 3), (1, 1), (1, 1)),
     ((4, 2, 8, 6), (3, 2, 2, 4), (1, 1), (0, 2)),    # Ph != Pw, a wide kernel
     ((3, 1, 9, 9), (2, 1, 5, 5), (1, 1), (0, 0)),    # no padding: reads x itself
+    ((3, 2, 6, 7), (3, 2, 5, 5), (1, 1), (2, 2)),    # "same": the width's padding not stored
+    ((3, 2, 6, 9), (2, 2, 3, 5), (1, 1), (0, 1)),    # part of it: unused columns too
+    ((2, 3, 5, 4), (2, 3, 1, 4), (1, 1), (1, 3)),    # more than "same": stored
     ((4, 3, 9, 8), (2, 3, 3, 2), (2, 1), (1, 0)),    # stride 2: always by pixel
 ])
 def test_column_layouts_blocks_and_threads_agree_with_a_direct_convolution(
         monkeypatch, layout, block_bytes, x_shape, w_shape, stride, padding):
     import nodes.conv as conv_module
-    monkeypatch.setattr(conv_module, "ROWS_FROM_CHANNELS", 1 if layout == "by rows" else 10**9)
+    monkeypatch.setattr(conv_module, "_by_rows",
+                        lambda Sh, Sw, C, Fw, Pw: layout == "by rows" and Sh == Sw == 1)
     if block_bytes is not None:
         monkeypatch.setattr(conv_module, "BLOCK_BYTES", block_bytes)
     split_work_between_threads(monkeypatch, threads=2)
@@ -304,7 +308,7 @@ def test_released_after_backward():
     out = F.max_pool2d(F.conv2d(x, w, padding=1), 2)
     conv = out.node._inputs[0].node
     out.sum().backward()
-    assert not hasattr(conv, "padded") and not hasattr(out.node, "x")
+    assert not hasattr(conv, "store") and not hasattr(out.node, "x")
     with pytest.raises(RuntimeError, match="second time"):
         out.sum().backward()
 
