@@ -459,7 +459,8 @@ class _Columns:
 # NumPy calls on two threads contend for the GIL), 1 MiB slower on (b), 2 MiB the best
 # on (a) and (b); (c) was a little faster still with 8 MiB
 BLOCK_BYTES = 2 << 20
-ROWS_FROM_CHANNELS = 2  # by-rows columns for stride 1 and this many input channels (or see _by_rows)
+# by-rows columns for stride 1 and at least this many input channels (and see _by_rows)
+ROWS_FROM_CHANNELS = 2
 
 
 def _by_rows(Sh, Sw, C, Fw, Pw):
