@@ -103,6 +103,31 @@ def median_split_times(workloads, repeats, warmup=1, blocks=3):
 MIB = 1024 * 1024
 
 
+def cpu_ticks():
+    """(stolen, total) CPU time in ticks since boot, from Linux's /proc/stat, or None.
+
+    "Steal" is time a virtual CPU was ready to run but the hypervisor ran something
+    else. On a shared VM it is what makes runs noisy, and it hurts whichever side waits
+    on a sleeping thread the most, so the benchmark reports its share.
+    """
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu" or len(fields) < 9:
+        return None
+    ticks = [int(value) for value in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    return ticks[7], sum(ticks)
+
+
+def steal_share(before, after):
+    """The share of CPU time the hypervisor stole between two ``cpu_ticks`` readings."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
 def rss_mib():
     """This process's resident set size now, in MiB (Linux /proc)."""
     with open("/proc/self/statm") as statm:

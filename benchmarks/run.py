@@ -268,6 +268,7 @@ def main(argv=None):
              "3": lambda: bench_training(torch, sizes), "4": lambda: bench_graph(torch, sizes),
              "5": lambda: bench_memory(sizes), "6": lambda: bench_import(sizes)}
     rows = []
+    ticks = common.cpu_ticks()
     for item in ITEMS:
         if item in only:
             print(f"item {item} ...", file=sys.stderr, flush=True)
@@ -277,12 +278,14 @@ def main(argv=None):
     # glibc's allocator settings change NumPy's speed a lot on this kind of machine (see
     # autograd/allocator.py), so they are part of the result: the process's MALLOC_*
     # variables, and what ``import autograd`` set.
+    steal = common.steal_share(ticks, common.cpu_ticks())
     from autograd import allocator as tuning
     allocator = {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")}
     allocator.update({f"tapegrad {k}": v for k, v in tuning.SETTINGS.items()})
     print(f"\n{machine()}; NumPy {np.__version__}, PyTorch {torch.__version__}, Python "
           f"{platform.python_version()}; {common.THREADS} threads each"
           + ("; --quick sizes (not a measurement)" if args.quick else "")
+          + ("" if steal is None else f"; CPU time stolen by the hypervisor: {steal:.0%}")
           + "".join(f"; {k}={v}" for k, v in allocator.items()))
     print(table(rows))
     if args.json:
@@ -290,7 +293,7 @@ def main(argv=None):
             json.dump({"machine": machine(), "quick": args.quick, "threads": common.THREADS,
                        "malloc_environment": allocator, "numpy": np.__version__,
                        "torch": torch.__version__, "python": platform.python_version(),
-                       "sizes": sizes, "rows": rows}, out, indent=2)
+                       "sizes": sizes, "steal": steal, "rows": rows}, out, indent=2)
     return rows
 
 

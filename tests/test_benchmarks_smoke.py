@@ -102,6 +102,22 @@ def test_rss_growth_tells_a_leak_from_noise():
     assert common.rss_growth(leaking) == pytest.approx(21.0)
 
 
+def test_steal_share_is_the_stolen_part_of_the_ticks_between_two_readings():
+    assert common.steal_share((40, 1000), (70, 1200)) == pytest.approx(0.15)
+    assert common.steal_share(None, (70, 1200)) is None  # not Linux
+    assert common.steal_share((40, 1000), (40, 1000)) is None  # no time passed
+    if os.path.exists("/proc/stat"):
+        stolen, total = common.cpu_ticks()
+        assert 0 <= stolen <= total
+
+
+def test_quick_run_reports_the_stolen_cpu_time(quick_run):
+    stdout, results = quick_run
+    if os.path.exists("/proc/stat"):
+        assert 0 <= results["steal"] <= 1
+        assert "CPU time stolen by the hypervisor" in stdout
+
+
 def test_peak_rss_of_a_child_is_its_own_not_the_parents():
     # ru_maxrss is carried over fork and exec on Linux; the benchmark reads VmHWM instead.
     if not os.path.exists("/proc/self/status"):
