@@ -232,6 +232,8 @@ class ConvolutionNode(Node):
                     total = part if total is None else total + part
                 if needs_x:
                     columns.scatter(dpadded[first:last], weights_t, dz_cols, dcols)
+            if total is None:  # an empty batch: the gradients are zero
+                total = np.zeros((columns.rows, K), dtype=w.dtype)
             param_parts[start] = total
 
         over_batch(backward_part, N, dz.size * columns.rows)

@@ -259,6 +259,18 @@ def test_conv_returns_only_the_gradients_asked_for(needs):
             assert got is None
 
 
+@pytest.mark.parametrize("padding", [0, 1])
+def test_conv_of_an_empty_batch(padding):
+    """As in PyTorch: an empty output, no gradient for x, zero gradients for w and the bias."""
+    node = nodes.ConvolutionNode(1, padding)
+    out = node.forwardPass(np.zeros((0, 3, 5, 5)), randn(2, 3, 3, 3, seed=54), randn(2, seed=55))
+    assert out.shape == (0, 2, 3 + 2 * padding, 3 + 2 * padding)
+    dx, dw, dbias = node.backwardPass(np.zeros(out.shape))
+    assert dx.shape == (0, 3, 5, 5)
+    np.testing.assert_array_equal(dw, np.zeros((2, 3, 3, 3)))
+    np.testing.assert_array_equal(dbias, np.zeros(2))
+
+
 def test_conv_bias_of_the_wrong_shape():
     node = nodes.ConvolutionNode()
     with pytest.raises(ValueError, match=r"conv bias must have shape \(4,\).*\(4, 2, 3, 3\).*\(4, 1\)"):
