@@ -2,9 +2,9 @@
 
 A 1-D input (N, C, L) is treated as a 2-D input of height 1, so one implementation
 serves both. The forward pass copies the Fh*Fw shifted (strided) views of the padded
-input into a column array ("im2col", one slice per kernel offset) and does a single
-batched matrix multiply; the input gradient scatters the columns back the same way
-("col2im"). No Python loop runs over batch items or output pixels.
+input into a column array ("im2col"), a block of examples at a time, and multiplies it
+by the filters; the input gradient scatters the columns' gradient back the same way
+("col2im"). No Python loop runs over single examples or output pixels (see ``_Columns``).
 """
 
 import numpy as np
