@@ -261,7 +261,7 @@ def test_conv_returns_only_the_gradients_asked_for(needs):
 
 @pytest.mark.parametrize("padding", [0, 1])
 def test_conv_of_an_empty_batch(padding):
-    """As in PyTorch: an empty output, no gradient for x, zero gradients for w and the bias."""
+    """As in PyTorch: an empty output, an empty gradient for x, zero ones for w and the bias."""
     node = nodes.ConvolutionNode(1, padding)
     out = node.forwardPass(np.zeros((0, 3, 5, 5)), randn(2, 3, 3, 3, seed=54), randn(2, seed=55))
     assert out.shape == (0, 2, 3 + 2 * padding, 3 + 2 * padding)
