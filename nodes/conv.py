@@ -309,6 +309,8 @@ class _Columns:
         self.width = self.L if self.by_rows else self.M  # of a row in ``buffer``
         self.block = max(1, BLOCK_BYTES // (self.rows * self.width * self.dtype.itemsize))
         self.copies = bool(self.Ph or self.Qw or self.d)  # False: the store is x itself
+        # where the input sits inside the stored padding, as (rows, columns) slices
+        self.inside = (slice(self.Ph, self.Ph + H), slice(self.Qw, self.Qw + W))
 
     def new_store(self, x):
         """Room for the padded input with its zeros (``pad`` copies x in), or x itself when
@@ -321,13 +323,13 @@ class _Columns:
         store[:self.d] = 0  # read only into entries _clear_wraps sets to zero
         store[store.size - self.d:] = 0
         self.attach(store)
-        Ph, Qw, H, W = self.Ph, self.Qw, self.H, self.W
-        if Ph:
-            self.padded[:, :, :Ph] = 0
-            self.padded[:, :, Ph + H:] = 0
-        if Qw:
-            self.padded[:, :, Ph:Ph + H, :Qw] = 0
-            self.padded[:, :, Ph:Ph + H, Qw + W:] = 0
+        rows, columns = self.inside
+        if self.Ph:
+            self.padded[:, :, :rows.start] = 0
+            self.padded[:, :, rows.stop:] = 0
+        if self.Qw:
+            self.padded[:, :, rows, :columns.start] = 0
+            self.padded[:, :, rows, columns.stop:] = 0
         return store
 
     def attach(self, store):
@@ -343,12 +345,11 @@ class _Columns:
     def pad(self, x, start, stop):
         """Copy examples start:stop of x into the store (inside its padding)."""
         if self.copies:
-            self.padded[start:stop, :, self.Ph:self.Ph + self.H, self.Qw:self.Qw + self.W] = \
-                x[start:stop]
+            self.padded[(slice(start, stop), slice(None)) + self.inside] = x[start:stop]
 
     def unpad(self, dpadded):
         """The input's part (N, C, H, W) of an array shaped as the padded input."""
-        return dpadded[:, :, self.Ph:self.Ph + self.H, self.Qw:self.Qw + self.W]
+        return dpadded[(slice(None), slice(None)) + self.inside]
 
     def weights(self, w, bias):
         """The filters (K, C, Fh, Fw) as a (K, rows) matrix in this layout's row order."""
