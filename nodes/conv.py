@@ -184,16 +184,11 @@ class ConvolutionNode(Node):
         def forward_part(start, stop):
             columns.pad(x, start, stop)
             block = columns.buffer(stop - start)
+            scratch = columns.product_buffer(stop - start, K)
             for first in range(start, stop, columns.block):
                 last = min(stop, first + columns.block)
                 cols = columns.fill(block, first, last)
-                # One (K, rows) @ (rows, M) product per example: on this 2-core machine
-                # OpenBLAS ran these faster than one wide GEMM, and the result is in
-                # (N, K, Ho, Wo) order.
-                if columns.cropped:
-                    out[first:last] = columns.pixels(np.matmul(weights, cols))
-                else:
-                    np.matmul(weights, cols, out=out[first:last].reshape(last - first, K, -1))
+                columns.product(weights, bias, cols, out[first:last], scratch)
 
         over_batch(forward_part, N, out.size * columns.rows)
         self.store, self.w = store, w
@@ -208,7 +203,7 @@ class ConvolutionNode(Node):
         dz = np.asarray(dz, dtype=w.dtype).reshape(N, K, Ho, Wo)
         columns = _Columns((N, C, H, W), w.dtype, (Fh, Fw), (Ho, Wo), stride, padding, has_bias)
         columns.attach(self.store)
-        weights_t = columns.weights(w, None).T
+        weights_t = np.swapaxes(columns.weights(w, None), -1, -2)
         param_parts = {}  # by first example, summed in order so the result does not depend on timing
         dpadded = np.zeros(columns.padded.shape, dtype=w.dtype) if needs_x else None
 
@@ -222,13 +217,7 @@ class ConvolutionNode(Node):
                 last = min(stop, first + columns.block)
                 dz_cols = columns.spread(spread, dz[first:last])
                 if needs_params:
-                    # [dw, dbias]ᵀ[row, k] = Σ over examples and pixels of cols[row, p] ·
-                    # dz[k, p]; the bias's row of ones gives Σ dz[k, p]. As (rows, P) @ (P, K)
-                    # products OpenBLAS ran these about 25% faster than as (K, P) @ (P, rows)
-                    # for benchmark shape (b) on this project's machine, and at the same speed
-                    # for (a) (measured with the by-pixel layout, before by-rows existed).
-                    cols = columns.fill(block, first, last)
-                    part = np.matmul(cols, dz_cols.transpose(0, 2, 1)).sum(axis=0)
+                    part = columns.param_products(columns.fill(block, first, last), dz_cols)
                     total = part if total is None else total + part
                 if needs_x:
                     columns.scatter(dpadded[first:last], weights_t, dz_cols, dcols)
@@ -288,6 +277,15 @@ class _Columns:
       entries, the ones with j + n - d outside [0, W), to the padding's zero. The
       products then have W - Wo = Fw - 1 - 2·Pw unused columns per row, none for a
       "same" convolution, whose products go straight into the output.
+
+      Split by kernel rows (``split``, see ``_split``): the rows of kernel row m are
+      those of kernel row 0 shifted by m·Wq columns. So only the C·Fw rows (n, c) of
+      m = 0 are copied, over ``span`` = (Fh - 1)·Wq + M columns, and the products are Fh
+      per block, of the filters' kernel row m with the columns m·Wq to m·Wq + M, added
+      up. That copies Fh times less, and the products, with an inner dimension of C·Fw
+      instead of C·Fh·Fw, ran faster per multiply-add too (below). The bias is added
+      after the products (a row of ones would make the inner dimension odd, which cost
+      this machine's OpenBLAS 30%); backward keeps the row of ones for dbias.
     """
 
     def __init__(self, shape, dtype, kernel, output, stride, padding, has_bias):
@@ -297,6 +295,7 @@ class _Columns:
         (self.Sh, self.Sw), (self.Ph, self.Pw) = stride, padding
         self.dtype, self.has_bias = np.dtype(dtype), has_bias
         self.by_rows = _by_rows(self.Sh, self.Sw, C, self.Fw, self.Pw)
+        self.split = self.by_rows and _split(C, self.Fh, self.Fw)
         # the width's padding that is read across row ends instead of stored (see above)
         self.d = self.Pw if self.by_rows and 2 * self.Pw <= self.Fw - 1 else 0
         self.Qw = self.Pw - self.d  # zero columns stored on each side
@@ -304,10 +303,21 @@ class _Columns:
         self.L = self.Hp * self.Wq
         self.M = (self.Ho - 1) * self.Wq + self.Wo if self.by_rows else self.Ho * self.Wo
         self.cropped = self.by_rows and self.Wq != self.Wo  # products with unused columns
-        self.rows = C * self.Fh * self.Fw + has_bias
-        self.offsets = [m * self.Wq + n - self.d for m in range(self.Fh) for n in range(self.Fw)]
+        self.rows = C * self.Fh * self.Fw + has_bias  # of the filters' matrix (``weights``)
+        # the columns copied per example: their rows (``fill``) and, by rows, their offsets
+        # into the flat padded input (``scatter``) and how many of the L columns are read
+        if self.split:
+            self.copied_rows = C * self.Fw + has_bias
+            self.offsets = [n - self.d for n in range(self.Fw)]
+            self.span = (self.Fh - 1) * self.Wq + self.M
+        else:
+            self.copied_rows = self.rows
+            self.offsets = [m * self.Wq + n - self.d for m in range(self.Fh)
+                            for n in range(self.Fw)]
+            self.span = self.M
         self.width = self.L if self.by_rows else self.M  # of a row in ``buffer``
-        self.block = max(1, BLOCK_BYTES // (self.rows * self.width * self.dtype.itemsize))
+        block_bytes = SPLIT_BLOCK_BYTES if self.split else BLOCK_BYTES
+        self.block = max(1, block_bytes // (self.copied_rows * self.width * self.dtype.itemsize))
         self.copies = bool(self.Ph or self.Qw or self.d)  # False: the store is x itself
         # where the input sits inside the stored padding, as (rows, columns) slices
         self.inside = (slice(self.Ph, self.Ph + H), slice(self.Qw, self.Qw + W))
@@ -337,7 +347,11 @@ class _Columns:
         self.store, d, item = store, self.d, self.dtype.itemsize
         self.padded = store[d:d + self.N * self.C * self.L].reshape(
             self.N, self.C, self.Hp, self.Wq)
-        if self.by_rows:  # [b, m, n, c, p] = padded[b].flat[c·L + p + m·Wq + n - d]
+        if self.split:  # [b, n, c, p] = padded[b].flat[c·L + p + n - d]
+            self.source = as_strided(
+                store, shape=(self.N, self.Fw, self.C, self.span), writeable=False,
+                strides=(self.C * self.L * item, item, self.L * item, item))
+        elif self.by_rows:  # [b, m, n, c, p] = padded[b].flat[c·L + p + m·Wq + n - d]
             self.source = as_strided(
                 store, shape=(self.N, self.Fh, self.Fw, self.C, self.M), writeable=False,
                 strides=(self.C * self.L * item, self.Wq * item, item, self.L * item, item))
@@ -352,8 +366,13 @@ class _Columns:
         return dpadded[(slice(None), slice(None)) + self.inside]
 
     def weights(self, w, bias):
-        """The filters (K, C, Fh, Fw) as a (K, rows) matrix in this layout's row order."""
+        """The filters (K, C, Fh, Fw) as a (K, rows) matrix in this layout's row order, the
+        bias as the weight of the row of ones; split, as Fh matrices (Fh, K, C·Fw) and no
+        bias (``product`` adds it)."""
         K = w.shape[0]
+        if self.split:
+            return np.ascontiguousarray(
+                w.transpose(2, 0, 3, 1).reshape(self.Fh, K, self.Fw * self.C))
         matrix = (w.transpose(0, 2, 3, 1) if self.by_rows else w).reshape(K, -1)
         if bias is not None:  # the weight of the row of ones
             matrix = np.concatenate([matrix, bias[:, None]], axis=1)
@@ -369,15 +388,21 @@ class _Columns:
 
     def buffer(self, count):
         """Room for the columns of one block of examples (reused block after block)."""
-        block = np.empty((min(self.block, count), self.rows, self.width), dtype=self.dtype)
+        block = np.empty((min(self.block, count), self.copied_rows, self.width), dtype=self.dtype)
         if self.has_bias:
             block[:, -1] = 1
         return block
 
     def fill(self, block, first, last):
-        """The columns (count, rows, M) of examples first:last, written into ``block``."""
+        """The columns of examples first:last, written into ``block``: (count, rows, M), or
+        split (count, C·Fw + has_bias, L) with the first ``span`` columns filled."""
         count, C, Fh, Fw = last - first, self.C, self.Fh, self.Fw
         cols = block[:count]
+        if self.split:  # one copy, as below
+            np.copyto(cols[:, :C * Fw, :self.span].reshape(count, Fw, C, self.span),
+                      self.source[first:last])
+            self._clear_wraps(cols)
+            return cols
         if self.by_rows:  # one copy; splitting axes only, so the reshape is a view of block
             np.copyto(cols[:, :C * Fh * Fw, :self.M].reshape(count, Fh, Fw, C, self.M),
                       self.source[first:last])
@@ -393,16 +418,65 @@ class _Columns:
 
     def _clear_wraps(self, cols):
         """Zero the by-rows entries whose window hangs over a row's end: j + n - d outside
-        [0, W). Of those past the end, only the ones of pixels (j < Wo) matter."""
+        [0, W). Of those past the end, only the ones that products read matter."""
         d = self.d
         if not d:
             return
-        count, C, Fh, Fw, Ho, Wq = cols.shape[0], self.C, self.Fh, self.Fw, self.Ho, self.Wq
-        grid = cols[:, :C * Fh * Fw, :Ho * Wq].reshape(count, Fh, Fw, C, Ho, Wq)
+        count, C, Fw, Wq = cols.shape[0], self.C, self.Fw, self.Wq
+        lines = self.Hp if self.split else self.Ho  # image rows the columns cover
+        grid = cols[:, :self.copied_rows - self.has_bias, :lines * Wq].reshape(
+            count, -1, Fw, C, lines, Wq)
         for n in range(d):  # before the row's start: j < d - n
             grid[:, :, n, :, :, :d - n] = 0
         for n in range(Fw - d, Fw):  # past its end: j >= Wq + d - n
             grid[:, :, n, :, :, Wq + d - n:] = 0
+
+    def product_buffer(self, count, K):
+        """Room for ``product``'s partial sums and unused columns, if it needs any."""
+        if not (self.split or self.cropped):
+            return None
+        return np.empty((2 if self.split and self.cropped else 1, min(self.block, count), K,
+                         self.M), dtype=self.dtype)
+
+    def product(self, weights, bias, cols, out, scratch):
+        """out (B, K, Ho, Wo) = the filters (``weights``) times the columns ``cols`` of a
+        block, with the bias."""
+        B, K = out.shape[:2]
+        wide = scratch[-1, :B] if self.cropped else out.reshape(B, K, self.M)
+        if not self.split:
+            np.matmul(weights, cols, out=wide)
+        else:
+            R, Wq, M = self.C * self.Fw, self.Wq, self.M
+            np.matmul(weights[0], cols[:, :R, :M], out=wide)
+            partial = scratch[0, :B]
+            for m in range(1, self.Fh):
+                np.matmul(weights[m], cols[:, :R, m * Wq:m * Wq + M], out=partial)
+                wide += partial
+            if bias is not None:
+                wide += bias[:, None]
+        if self.cropped:
+            out[...] = self.pixels(wide)
+
+    def param_products(self, cols, dz_cols):
+        """[dw, dbias]ᵀ (rows, K) of a block: Σ over examples and pixels of cols[row, p] ·
+        dz[k, p], the row of ones giving Σ dz[k, p].
+
+        As (rows, P) @ (P, K) products OpenBLAS ran these about 25% faster than as
+        (K, P) @ (P, rows) for benchmark shape (b) on this project's machine, and at the
+        same speed for (a) (measured with the by-pixel layout, before by-rows existed)."""
+        dz_t = dz_cols.transpose(0, 2, 1)
+        if not self.split:
+            return np.matmul(cols, dz_t).sum(axis=0)
+        R, Wq, M = self.C * self.Fw, self.Wq, self.M
+        total = np.empty((self.rows, dz_t.shape[2]), dtype=self.dtype)
+        dz_t = np.ascontiguousarray(dz_t)  # once for Fh products: faster than the view in an A/B
+        for m in range(self.Fh):
+            rows = R + self.has_bias if m == 0 else R  # the ones only line up with m = 0
+            part = np.matmul(cols[:, :rows, m * Wq:m * Wq + M], dz_t).sum(axis=0)
+            total[m * R:(m + 1) * R] = part[:R]
+            if rows > R:
+                total[-1] = part[R]
+        return total
 
     def pixels(self, wide):
         """The output pixels of (B, K, M) by-rows products, as (B, K, Ho, Wo)."""
@@ -426,25 +500,33 @@ class _Columns:
         return buffer[:B].reshape(B, K, -1)[:, :, :self.M]
 
     def scatter_buffer(self, count):
-        """Room for the columns' gradient in ``scatter`` (by rows: zero past column M)."""
+        """Room for the columns' gradient in ``scatter`` (by rows: zero past ``span``);
+        split, with room for one kernel row's product after it."""
         if not self.by_rows:
             return None
-        return np.zeros((min(self.block, count), self.rows - self.has_bias, self.L),
-                        dtype=self.dtype)
+        rows, block = self.copied_rows - self.has_bias, min(self.block, count)
+        return (np.zeros((block, rows, self.L), dtype=self.dtype),
+                np.empty((block, rows, self.M if self.split else 0), dtype=self.dtype))
 
-    def scatter(self, dpadded, weights_t, dz_cols, buffer):
+    def scatter(self, dpadded, weights_t, dz_cols, buffers):
         """col2im: dcols = weights_t @ dz_cols, each row added back where ``fill`` read it."""
         B, C, Fh, Fw = dpadded.shape[0], self.C, self.Fh, self.Fw
         if self.by_rows:
-            dcols = buffer[:B]
-            np.matmul(weights_t, dz_cols, out=dcols[:, :, :self.M])
+            dcols, partial = buffers[0][:B], buffers[1][:B]
+            M, Wq = self.M, self.Wq
+            np.matmul(weights_t[0] if self.split else weights_t, dz_cols, out=dcols[:, :, :M])
+            if self.split:  # kernel row m's product adds to the columns m·Wq on
+                dcols[:, :, M:self.span] = 0
+                for m in range(1, Fh):
+                    np.matmul(weights_t[m], dz_cols, out=partial)
+                    dcols[:, :, m * Wq:m * Wq + M] += partial
             self._clear_wraps(dcols)
             CL = C * self.L
             target = dpadded.reshape(B, CL)
             for t, offset in enumerate(self.offsets):
                 run = dcols[:, t * C:(t + 1) * C].reshape(B, CL)
                 # What a shifted run leaves out at either end of an example is zero: columns
-                # past M, or wrapped entries. So no part adds into another part's examples.
+                # past ``span``, or wrapped entries. So no part adds into another's examples.
                 if offset >= 0:
                     target[:, offset:] += run[:, :CL - offset]
                 else:
@@ -464,6 +546,16 @@ class _Columns:
 BLOCK_BYTES = 2 << 20
 # by-rows columns for stride 1 and at least this many input channels (and see _by_rows)
 ROWS_FROM_CHANNELS = 2
+# by-rows columns split by kernel rows from this many rows C·Fh·Fw (see _split)
+SPLIT_FROM_ROWS = 64
+SPLIT_BLOCK_BYTES = 512 << 10
+
+
+def _split(C, Fh, Fw):
+    """Whether by-rows columns copy kernel row 0 only, with a product per kernel row.
+
+    Measured on this project's machine: see ``SPLIT_FROM_ROWS``."""
+    return Fh > 1 and C * Fh * Fw >= SPLIT_FROM_ROWS
 
 
 def _by_rows(Sh, Sw, C, Fw, Pw):

@@ -198,7 +198,7 @@ def reference_conv(x, w, bias, stride, padding, dz):
     return out, dx, dw, dz.sum(axis=(0, 2, 3))
 
 
-@pytest.mark.parametrize("layout", ["by rows", "by pixel"])
+@pytest.mark.parametrize("layout", ["split by kernel rows", "by rows", "by pixel"])
 @pytest.mark.parametrize("block_bytes", [1, None])  # one example per block, or the default
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding", [
     ((5, 3, 7, 9), (4, 3, 3, 3), (1, 1), (1, 1)),
@@ -213,7 +213,8 @@ def test_column_layouts_blocks_and_threads_agree_with_a_direct_convolution(
         monkeypatch, layout, block_bytes, x_shape, w_shape, stride, padding):
     import nodes.conv as conv_module
     monkeypatch.setattr(conv_module, "_by_rows",
-                        lambda Sh, Sw, C, Fw, Pw: layout == "by rows" and Sh == Sw == 1)
+                        lambda Sh, Sw, C, Fw, Pw: layout != "by pixel" and Sh == Sw == 1)
+    monkeypatch.setattr(conv_module, "_split", lambda C, Fh, Fw: layout.startswith("split"))
     if block_bytes is not None:
         monkeypatch.setattr(conv_module, "BLOCK_BYTES", block_bytes)
     split_work_between_threads(monkeypatch, threads=2)
