@@ -4,8 +4,9 @@
 
 For each conv shape of item 1, in one process, two threads each: tapegrad's whole
 ``F.conv2d(x, w, b)``; its matrix products alone, on columns already copied (in the
-node's layout, with the bias's row of ones; the batch split between the threads as the
-node splits it, each on a one-thread OpenBLAS); and PyTorch's whole conv2d. The
+node's layout, block by block with the node's own ``product``, which also adds the bias;
+the batch split between the threads as the node splits it, each on a one-thread
+OpenBLAS); and PyTorch's whole conv2d. The
 products are what would be left of tapegrad's forward with a free im2col copy; compare
 them with twice PyTorch's time (the issue's target) to see how much room the copy has.
 """
@@ -31,14 +32,20 @@ def parts(torch, channels, size, filters, kernel, padding, batch=BATCH):
     side = size - kernel + 2 * padding + 1
     layout = _Columns((batch, channels, size, size), np.float32, (kernel, kernel), (side, side),
                       (1, 1), (padding, padding), has_bias=True)
-    columns = rng.standard_normal((batch, layout.rows, layout.M)).astype(np.float32)
-    weights = rng.standard_normal((filters, layout.rows)).astype(np.float32)
-    out = np.empty((batch, filters, layout.M), np.float32)
+    columns = rng.standard_normal((batch, layout.copied_rows, layout.width)).astype(np.float32)
+    weights = layout.weights(w, b)
+    out = np.empty((batch, filters, side, side), np.float32)
     tx, tw, tb = (torch.from_numpy(a) for a in (x, w, b))
 
+    def part(start, stop):  # the node's products, block by block, as in its forward pass
+        scratch = layout.product_buffer(stop - start, filters)
+        for first in range(start, stop, layout.block):
+            last = min(stop, first + layout.block)
+            cols = columns[first:last] if layout.split else columns[first:last, :, :layout.M]
+            layout.product(weights, b, cols, out[first:last], scratch)
+
     def products():
-        over_batch(lambda start, stop: np.matmul(weights, columns[start:stop], out=out[start:stop]),
-                   batch, columns.size)
+        over_batch(part, batch, out.size * layout.rows)
 
     def whole():
         with autograd.no_grad():

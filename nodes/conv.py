@@ -3,8 +3,10 @@
 A 1-D input (N, C, L) is treated as a 2-D input of height 1, so one implementation
 serves both. The forward pass copies the Fh*Fw shifted (strided) views of the padded
 input into a column array ("im2col"), a block of examples at a time, and multiplies it
-by the filters; the input gradient scatters the columns' gradient back the same way
-("col2im"). No Python loop runs over single examples or output pixels (see ``_Columns``).
+by the filters; with many input channels only a kernel row's views are copied and a
+product per kernel row reads them shifted. The input gradient scatters the columns'
+gradient back the same way ("col2im"). No Python loop runs over single examples or
+output pixels (see ``_Columns``).
 """
 
 import numpy as np
@@ -127,9 +129,11 @@ class ConvolutionNode(Node):
 
     How: for a block of examples at a time, the shifted (strided) views of the padded
     input are copied into a column array that stays in the cache ("im2col", see
-    ``_Columns``) and one matrix product per example does the rest. The bias rides along
-    as a row of ones in the columns and a column of the weights, so adding it costs no
-    pass of its own and its gradient comes out of the weights' product. Backward copies
+    ``_Columns``) and one matrix product per example does the rest (with many channels,
+    one per kernel row, on a copy of one kernel row's views). The bias rides along as a
+    row of ones in the columns and a column of the weights, so adding it costs no pass
+    of its own and its gradient comes out of the weights' product (split by kernel rows,
+    it is added after the products, and only backward uses the row). Backward copies
     the columns again, block by block, for the filters' gradient, and scatters the
     columns' gradient back the same way ("col2im"). No Python loop runs over single
     examples or output pixels.
@@ -205,7 +209,7 @@ class ConvolutionNode(Node):
         columns.attach(self.store)
         weights_t = np.swapaxes(columns.weights(w, None), -1, -2)
         param_parts = {}  # by first example, summed in order so the result does not depend on timing
-        dpadded = np.zeros(columns.padded.shape, dtype=w.dtype) if needs_x else None
+        dpadded = columns.gradient_store() if needs_x else None
 
         def backward_part(start, stop):
             count = stop - start
@@ -283,9 +287,18 @@ class _Columns:
       m = 0 are copied, over ``span`` = (Fh - 1)·Wq + M columns, and the products are Fh
       per block, of the filters' kernel row m with the columns m·Wq to m·Wq + M, added
       up. That copies Fh times less, and the products, with an inner dimension of C·Fw
-      instead of C·Fh·Fw, ran faster per multiply-add too (below). The bias is added
-      after the products (a row of ones would make the inner dimension odd, which cost
-      this machine's OpenBLAS 30%); backward keeps the row of ones for dbias.
+      instead of C·Fh·Fw, ran faster per multiply-add too. Measured on this project's
+      machine (one thread, (32, inner) @ (inner, 256) float32 products, 8 at a time):
+      84 GFLOP/s for an inner dimension of 48, 54 for 144 and 145. An odd one is slow
+      (65 for 49), so the bias is added after the products instead of riding as a row
+      of ones; backward keeps the row of ones for dbias.
+
+      ``direct``: split columns with no stored width padding are copied from x itself,
+      a run per kernel column clipped to stay inside x, into a buffer whose padding rows
+      stay zero. So no padded copy of x is made, and the input's gradient is added
+      straight into dx. One thread, benchmark shape (b): forward 3.68 ms against 3.78
+      from the padded copy (medians of 70 runs, alternating); forward+backward 14.1
+      against 13.9.
     """
 
     def __init__(self, shape, dtype, kernel, output, stride, padding, has_bias):
@@ -318,7 +331,9 @@ class _Columns:
         self.width = self.L if self.by_rows else self.M  # of a row in ``buffer``
         block_bytes = SPLIT_BLOCK_BYTES if self.split else BLOCK_BYTES
         self.block = max(1, block_bytes // (self.copied_rows * self.width * self.dtype.itemsize))
-        self.copies = bool(self.Ph or self.Qw or self.d)  # False: the store is x itself
+        # split columns with no stored width padding are read from x itself (see ``fill``)
+        self.direct = self.split and self.Qw == 0
+        self.copies = bool(self.Ph or self.Qw or self.d) and not self.direct  # False: x itself
         # where the input sits inside the stored padding, as (rows, columns) slices
         self.inside = (slice(self.Ph, self.Ph + H), slice(self.Qw, self.Qw + W))
 
@@ -345,6 +360,9 @@ class _Columns:
     def attach(self, store):
         """Read the padded input from ``store`` (as made by ``new_store``)."""
         self.store, d, item = store, self.d, self.dtype.itemsize
+        if self.direct:
+            self.inputs = store.reshape(self.N, self.C, self.H * self.W)
+            return
         self.padded = store[d:d + self.N * self.C * self.L].reshape(
             self.N, self.C, self.Hp, self.Wq)
         if self.split:  # [b, n, c, p] = padded[b].flat[c·L + p + n - d]
@@ -361,8 +379,16 @@ class _Columns:
         if self.copies:
             self.padded[(slice(start, stop), slice(None)) + self.inside] = x[start:stop]
 
+    def gradient_store(self):
+        """Zeros for ``scatter`` to add the input's gradient to: shaped as the padded input,
+        or as x when the columns are read from x itself."""
+        shape = (self.N, self.C, self.H, self.W) if self.direct else self.padded.shape
+        return np.zeros(shape, dtype=self.dtype)
+
     def unpad(self, dpadded):
-        """The input's part (N, C, H, W) of an array shaped as the padded input."""
+        """The input's part (N, C, H, W) of ``gradient_store``."""
+        if self.direct:
+            return dpadded
         return dpadded[(slice(None), slice(None)) + self.inside]
 
     def weights(self, w, bias):
@@ -388,7 +414,10 @@ class _Columns:
 
     def buffer(self, count):
         """Room for the columns of one block of examples (reused block after block)."""
-        block = np.empty((min(self.block, count), self.copied_rows, self.width), dtype=self.dtype)
+        shape = (min(self.block, count), self.copied_rows, self.width)
+        # read from x itself, the columns keep the padding rows' zeros from here on, and
+        # what ``fill`` leaves out is a zero or a number of an earlier block, never garbage
+        block = (np.zeros if self.direct else np.empty)(shape, dtype=self.dtype)
         if self.has_bias:
             block[:, -1] = 1
         return block
@@ -398,6 +427,11 @@ class _Columns:
         split (count, C·Fw + has_bias, L) with the first ``span`` columns filled."""
         count, C, Fh, Fw = last - first, self.C, self.Fh, self.Fw
         cols = block[:count]
+        if self.direct:  # a copy per kernel column from x; the padding rows stay zero
+            for n, inside, source in self._direct_runs():
+                cols[:, n * C:(n + 1) * C, inside] = self.inputs[first:last, :, source]
+            self._clear_wraps(cols)
+            return cols
         if self.split:  # one copy, as below
             np.copyto(cols[:, :C * Fw, :self.span].reshape(count, Fw, C, self.span),
                       self.source[first:last])
@@ -415,6 +449,16 @@ class _Columns:
             for n in range(Fw):
                 windows[:, :, m, n] = padded[:, :, m:m + Sh * Ho:Sh, n:n + Sw * Wo:Sw]
         return cols
+
+    def _direct_runs(self):
+        """For each kernel column n of direct columns: (n, where in a row of the
+        columns, where in x's flat channel), the largest run that stays inside x. What it
+        leaves out reads across a row's end (so ``_clear_wraps`` zeroes it) or is an unused
+        column."""
+        HW, start = self.H * self.W, self.Ph * self.W
+        for n, offset in enumerate(self.offsets):
+            lo, hi = max(0, -offset), HW - max(0, offset)
+            yield n, slice(start + lo, start + hi), slice(lo + offset, hi + offset)
 
     def _clear_wraps(self, cols):
         """Zero the by-rows entries whose window hangs over a row's end: j + n - d outside
@@ -521,6 +565,11 @@ class _Columns:
                     np.matmul(weights_t[m], dz_cols, out=partial)
                     dcols[:, :, m * Wq:m * Wq + M] += partial
             self._clear_wraps(dcols)
+            if self.direct:  # the padding rows' gradient is dropped
+                target = dpadded.reshape(B, C, -1)
+                for n, inside, source in self._direct_runs():
+                    target[:, :, source] += dcols[:, n * C:(n + 1) * C, inside]
+                return
             CL = C * self.L
             target = dpadded.reshape(B, CL)
             for t, offset in enumerate(self.offsets):
@@ -546,15 +595,22 @@ class _Columns:
 BLOCK_BYTES = 2 << 20
 # by-rows columns for stride 1 and at least this many input channels (and see _by_rows)
 ROWS_FROM_CHANNELS = 2
-# by-rows columns split by kernel rows from this many rows C·Fh·Fw (see _split)
+# by-rows columns split by kernel rows from this many rows C·Fh·Fw (see _split). Measured
+# on this project's machine, one thread, batch 64, 3x3 "same", forward and forward+backward
+# in ms, split against not: 3x32x32 -> 16 filters (27 rows) 3.7, 13.1 against 2.8, 10.4;
+# 4x32x32 -> 16 (36 rows) 4.0, 13.9 against 4.0, 12.9; 8x16x16 -> 16 (72 rows) 1.45, 5.9
+# against 1.85, 6.5; 16x16x16 -> 32 (144 rows, benchmark shape (b)) 3.9, 13.6 against
+# 5.8, 18.4.
 SPLIT_FROM_ROWS = 64
+# the columns of a block when split by kernel rows; the products' partial sums make the
+# working set about twice this. Shape (b), one thread, forward+backward: 256 KiB 15.6 ms,
+# 512 KiB 13.6, 1 MiB 15.9 (an earlier, noisier run: 2 MiB 17.6)
 SPLIT_BLOCK_BYTES = 512 << 10
 
 
 def _split(C, Fh, Fw):
-    """Whether by-rows columns copy kernel row 0 only, with a product per kernel row.
-
-    Measured on this project's machine: see ``SPLIT_FROM_ROWS``."""
+    """Whether by-rows columns copy kernel row 0 only, with a product per kernel row
+    (see ``_Columns`` and, for the measurements, ``SPLIT_FROM_ROWS``)."""
     return Fh > 1 and C * Fh * Fw >= SPLIT_FROM_ROWS
 
 

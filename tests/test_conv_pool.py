@@ -233,10 +233,13 @@ def test_column_layouts_blocks_and_threads_agree_with_a_direct_convolution(
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-def test_conv_reads_a_strided_input_as_it_is():
+@pytest.mark.parametrize("split", [False, True])
+def test_conv_reads_a_strided_input_as_it_is(monkeypatch, split):
+    import nodes.conv as conv_module
+    monkeypatch.setattr(conv_module, "_split", lambda C, Fh, Fw: split)  # True: read from x
     x = randn(2, 3, 10, 14, seed=47)
     w, bias = randn(2, 3, 3, 3, seed=48), randn(2, seed=49)
-    strided = x[:, :, ::2, ::2]  # no padding: the node must not read the memory around it
+    strided = x[:, :, ::2, ::2]  # the node must not read the memory around it
     for padding in (0, 1):
         got = nodes.ConvolutionNode(1, padding).forwardPass(strided, w, bias)
         expected = nodes.ConvolutionNode(1, padding).forwardPass(strided.copy(), w, bias)
