@@ -373,6 +373,12 @@ class _Columns:
             self.source = as_strided(
                 store, shape=(self.N, self.Fh, self.Fw, self.C, self.M), writeable=False,
                 strides=(self.C * self.L * item, self.Wq * item, item, self.L * item, item))
+        else:  # [b, c, m, n, i, j] = padded[b, c, S·i + m, S·j + n]
+            b, c, row, column = self.padded.strides
+            self.source = as_strided(
+                self.padded, writeable=False,
+                shape=(self.N, self.C, self.Fh, self.Fw, self.Ho, self.Wo),
+                strides=(b, c, row, column, self.Sh * row, self.Sw * column))
 
     def pad(self, x, start, stop):
         """Copy examples start:stop of x into the store (inside its padding)."""
@@ -442,12 +448,10 @@ class _Columns:
                       self.source[first:last])
             self._clear_wraps(cols)
             return cols[:, :, :self.M]
-        Ho, Wo, Sh, Sw = self.Ho, self.Wo, self.Sh, self.Sw
-        windows = cols[:, :C * Fh * Fw].reshape(count, C, Fh, Fw, Ho, Wo)
-        padded = self.padded[first:last]
-        for m in range(Fh):
-            for n in range(Fw):
-                windows[:, :, m, n] = padded[:, :, m:m + Sh * Ho:Sh, n:n + Sw * Wo:Sw]
+        # one copy of all the windows: for shape (c), 32 examples, one thread, 0.25 ms
+        # against 0.34 as a copy per kernel offset (and 25 times fewer NumPy calls)
+        np.copyto(cols[:, :C * Fh * Fw].reshape(count, C, Fh, Fw, self.Ho, self.Wo),
+                  self.source[first:last])
         return cols
 
     def _direct_runs(self):
