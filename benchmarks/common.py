@@ -108,17 +108,12 @@ def cpu_ticks():
 
     "Steal" is time a virtual CPU was ready to run but the hypervisor ran something
     else. On a shared VM it is what makes runs noisy, and it hurts whichever side waits
-    on a sleeping thread the most, so the benchmark reports its share.
+    on a sleeping thread the most, so the benchmark reports its share. tapegrad reads
+    the same figures to stop splitting work between threads while the host is busy; this
+    is its reader (imported here, not at the top: it imports NumPy, see pin_threads).
     """
-    try:
-        with open("/proc/stat") as stat:
-            fields = stat.readline().split()
-    except OSError:
-        return None
-    if not fields or fields[0] != "cpu" or len(fields) < 9:
-        return None
-    ticks = [int(value) for value in fields[1:9]]  # user nice system idle iowait irq softirq steal
-    return ticks[7], sum(ticks)
+    from nodes.parallel import _stat_ticks
+    return _stat_ticks()
 
 
 def steal_share(before, after):

@@ -9,6 +9,11 @@ Additions and ReLU over large float arrays (``elementwise``) are split the same 
 ``TAPEGRAD_NUM_THREADS`` sets the number of threads; by default it is the number of
 CPUs this process may run on (at most 8); 1 turns splitting off.
 
+On a virtual machine whose host is busy, the parts run one after another on the calling
+thread instead (see ``_Steal``): threads that sleep and wake, as these do at every
+handover and every wait for the GIL, are what a busy host delays. The parts stay the
+same, so the results are the same to the last bit.
+
 While the parts run, OpenBLAS is told to use one thread per call (and told its old
 count afterwards): OpenBLAS serialises calls that arrive from several threads while its
 own thread pool runs, so each part calling a two-thread BLAS is slower than each
@@ -21,6 +26,7 @@ moment in another Python thread would also run on one BLAS thread meanwhile.
 
 import ctypes
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
@@ -51,6 +57,74 @@ MIN_ELEMENTS = 1 << 15  # below this, handing work to a thread costs more than i
 _pool, _pool_pid = None, None
 
 
+def _steal_limit():
+    setting = os.environ.get("TAPEGRAD_STEAL_LIMIT", "").strip()
+    if not setting:
+        return 0.05
+    try:
+        return float(setting)
+    except ValueError:
+        raise ValueError("TAPEGRAD_STEAL_LIMIT must be a number (a share of CPU time, 0.05 by "
+                         f"default; 1 never stops splitting), got {setting!r}") from None
+
+
+STEAL_LIMIT = _steal_limit()
+STEAL_WINDOW = 0.25  # seconds between readings of /proc/stat (a reading took 31 us here)
+_clock = time.monotonic
+
+
+def _stat_ticks():
+    """(stolen, total) CPU ticks since boot from Linux's /proc/stat, or None."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None
+    ticks = [int(value) for value in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    return ticks[7], sum(ticks)
+
+
+class _Steal:
+    """Whether the hypervisor took more than STEAL_LIMIT of this VM's CPU time since the
+    last reading, read at most every STEAL_WINDOW seconds; always False off Linux.
+
+    Measured on this project's 2-core VM, a training step of the benchmarks' CNN in
+    rounds of five, alternating with PyTorch for 15 minutes (1273 rounds): always split,
+    median 27.9 ms and 90th percentile 44.3; never split (OpenBLAS on two threads), 35.9
+    and 38.8; PyTorch 21.5 and 24.0. The split's slow rounds (over 1.5x its median, 13%
+    of them) had a median steal share of 12%, the others 2%. Then, 12 minutes (559
+    rounds), as tapegrad / PyTorch, median (90th percentile): always split 1.33x (2.10x),
+    with this limit at 5% 1.35x (1.87x), at 10% 1.31x (1.97x); in the rounds with more
+    than 8% steal 1.90x, 1.71x and 1.78x; with less than 3%, 1.24x for all three.
+    ``python -m benchmarks.steal`` makes this comparison (5% and always split).
+    """
+
+    __slots__ = ("checked", "ticks", "busy", "readings", "busy_readings")
+
+    def __init__(self):
+        self.checked, self.ticks, self.busy = float("-inf"), None, False
+        self.readings = self.busy_readings = 0  # compared readings, and how many were busy
+
+    def __call__(self):
+        now = _clock()
+        if now - self.checked >= STEAL_WINDOW:
+            ticks = _stat_ticks()
+            if ticks is None:  # nothing to read: never look again
+                self.checked = float("inf")
+                return self.busy
+            if self.ticks is not None and ticks[1] > self.ticks[1]:
+                self.busy = (ticks[0] - self.ticks[0]) / (ticks[1] - self.ticks[1]) > STEAL_LIMIT
+                self.readings += 1
+                self.busy_readings += self.busy
+            self.checked, self.ticks = now, ticks
+        return self.busy
+
+
+host_busy = _Steal()
+
+
 def over_batch(work, batch, elements):
     """Run ``work(start, stop)`` over ``range(batch)``, in contiguous parts on several threads.
 
@@ -71,6 +145,11 @@ def over_batch(work, batch, elements):
         _pool = ThreadPoolExecutor(THREADS - 1, thread_name_prefix="tapegrad")
         _pool_pid = os.getpid()
     bounds = [batch * k // parts for k in range(parts + 1)]
+    if host_busy():  # the same parts, one after another (see _Steal)
+        with single_threaded_blas():
+            for k in range(parts):
+                work(bounds[k], bounds[k + 1])
+        return
     with single_threaded_blas():
         futures = [_pool.submit(work, bounds[k], bounds[k + 1]) for k in range(1, parts)]
         try:

@@ -650,6 +650,60 @@ def test_the_parts_run_on_a_single_threaded_blas_and_restore_it(monkeypatch):
         set_(before)
 
 
+def test_on_a_busy_host_the_same_parts_run_one_after_another(monkeypatch):
+    """While the hypervisor steals CPU time, no part goes to the pool: the caller runs the
+    same parts in order, so a conv's gradients are the same to the last bit."""
+    import threading
+    from nodes import parallel
+    rng = np.random.default_rng(5)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((6, 4, 7, 7), (5, 4, 3, 3), 5))
+    dz = rng.standard_normal((6, 5, 7, 7)).astype(np.float32)
+
+    def run():
+        conv = nodes.ConvolutionNode(padding=1)
+        return [conv.forwardPass(x, w, b), *conv.backwardPass(dz)]
+
+    calls = split_work_between_threads(monkeypatch, threads=2)
+    split = run()
+    assert len(calls) == 2  # forward and backward each handed a part to the pool
+    monkeypatch.setattr(parallel, "host_busy", lambda: True)
+    calls.clear()
+    parts = []
+    parallel.over_batch(lambda start, stop: parts.append((start, stop, threading.get_ident())),
+                        6, parallel.MIN_ELEMENTS)
+    assert parts == [(0, 3, threading.get_ident()), (3, 6, threading.get_ident())]
+    sequential = run()
+    assert calls == []
+    for i, (a, b_) in enumerate(zip(sequential, split)):
+        assert np.array_equal(a, b_), f"result {i}"
+
+
+def test_the_steal_reading(monkeypatch):
+    """host_busy compares the stolen share of CPU ticks between two readings with
+    STEAL_LIMIT, reads /proc/stat at most every STEAL_WINDOW seconds, and without a
+    reading stays False."""
+    from nodes import parallel
+    readings, clock = iter([(0, 1000), (60, 2000), (61, 3000), (200, 3000)]), [0.0]
+    monkeypatch.setattr(parallel, "_stat_ticks", lambda: next(readings))
+    monkeypatch.setattr(parallel, "_clock", lambda: clock[0])
+    monkeypatch.setattr(parallel, "STEAL_LIMIT", 0.05)
+    busy = parallel._Steal()
+    assert busy() is False  # the first reading: nothing to compare with
+    clock[0] = 0.1
+    assert busy() is False  # within the window: not read again
+    clock[0] = 0.3
+    assert busy() is True  # 60 of 1000 ticks stolen
+    clock[0] = 0.6
+    assert busy() is False  # 1 of 1000
+    clock[0] = 0.9
+    assert busy() is False  # no ticks passed: the last answer stands
+    assert (busy.readings, busy.busy_readings) == (2, 1)
+    monkeypatch.setattr(parallel, "_stat_ticks", lambda: None)
+    never = parallel._Steal()
+    clock[0] = 5.0
+    assert never() is False and never.checked == float("inf")
+
+
 def test_thread_count_setting(monkeypatch):
     from nodes import parallel
     monkeypatch.setenv("TAPEGRAD_NUM_THREADS", "3")
@@ -660,3 +714,10 @@ def test_thread_count_setting(monkeypatch):
     monkeypatch.setenv("TAPEGRAD_NUM_THREADS", "two")
     with pytest.raises(ValueError, match="TAPEGRAD_NUM_THREADS must be a whole number"):
         parallel._thread_count()
+    monkeypatch.setenv("TAPEGRAD_STEAL_LIMIT", "0.2")
+    assert parallel._steal_limit() == 0.2
+    monkeypatch.setenv("TAPEGRAD_STEAL_LIMIT", "")
+    assert parallel._steal_limit() == 0.05
+    monkeypatch.setenv("TAPEGRAD_STEAL_LIMIT", "some")
+    with pytest.raises(ValueError, match="TAPEGRAD_STEAL_LIMIT must be a number"):
+        parallel._steal_limit()
