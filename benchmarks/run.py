@@ -279,6 +279,9 @@ def main(argv=None):
     # autograd/allocator.py), so they are part of the result: the process's MALLOC_*
     # variables, and what ``import autograd`` set.
     steal = common.steal_share(ticks, common.cpu_ticks())
+    from nodes.parallel import STEAL_LIMIT, host_busy
+    unsplit = (f"; tapegrad split no work in {host_busy.busy_readings} of {host_busy.readings} "
+               f"readings of the steal share (over {STEAL_LIMIT:.0%}; nodes/parallel.py)")
     from autograd import allocator as tuning
     allocator = {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")}
     allocator.update({f"tapegrad {k}": v for k, v in tuning.SETTINGS.items()})
@@ -286,6 +289,7 @@ def main(argv=None):
           f"{platform.python_version()}; {common.THREADS} threads each"
           + ("; --quick sizes (not a measurement)" if args.quick else "")
           + ("" if steal is None else f"; CPU time stolen by the hypervisor: {steal:.0%}")
+          + unsplit
           + "".join(f"; {k}={v}" for k, v in allocator.items()))
     print(table(rows))
     if args.json:
@@ -293,7 +297,9 @@ def main(argv=None):
             json.dump({"machine": machine(), "quick": args.quick, "threads": common.THREADS,
                        "malloc_environment": allocator, "numpy": np.__version__,
                        "torch": torch.__version__, "python": platform.python_version(),
-                       "sizes": sizes, "steal": steal, "rows": rows}, out, indent=2)
+                       "sizes": sizes, "steal": steal,
+                       "unsplit_readings": [host_busy.busy_readings, host_busy.readings],
+                       "rows": rows}, out, indent=2)
     return rows
 
 

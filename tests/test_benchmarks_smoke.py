@@ -142,3 +142,60 @@ def test_conv_parts_run_at_a_tiny_size_and_compute_the_conv():
     ours, theirs = workloads["tapegrad conv2d"](), workloads["PyTorch conv2d"]()
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-4)
     workloads["matrix products"]()
+
+
+def test_threads_benchmark_runs_at_tiny_sizes():
+    """benchmarks.threads (what splitting between threads costs) runs and prints its figures."""
+    process = subprocess.run([sys.executable, "-m", "benchmarks.threads", "--tiny"], cwd=REPO,
+                             capture_output=True, text=True, timeout=300)
+    assert process.returncode == 0, process.stderr[-3000:]
+    lines = process.stdout.splitlines()
+    for start in ("1. over_batch", "   after 1 ms idle", "   back to back", "2. training step",
+                  "3. conv2d forward", "   1 thread", "   2 threads", "4. CPU time per call",
+                  "   matrix product", "   add of two", "   copy of the"):
+        assert any(line.startswith(start) for line in lines), (start, process.stdout)
+
+
+def test_threads_instrumentation_sees_every_part_and_puts_over_batch_back():
+    """The wrapper the threads benchmark routes over_batch through runs every part once,
+    reports them all, and restores the nodes' own over_batch, also after an error."""
+    import numpy as np
+    import nodes.conv
+    import nodes.parallel
+    import nodes.pool
+    from benchmarks.threads import instrumented
+    original, busy = nodes.parallel.over_batch, nodes.parallel.host_busy
+    calls, seen = [], np.zeros(10, int)
+
+    def work(start, stop):
+        seen[start:stop] += 1
+
+    with instrumented(lambda start, end, parts: calls.append((start, end, parts))):
+        assert nodes.conv.over_batch is not original and nodes.pool.over_batch is not original
+        assert nodes.parallel.host_busy() is False
+        nodes.parallel.over_batch(work, 10, nodes.parallel.MIN_ELEMENTS)
+    assert seen.tolist() == [1] * 10
+    (start, end, parts), = calls
+    assert start <= min(part[1] for part in parts) and max(part[2] for part in parts) <= end
+    assert [part[0] for part in parts] == sorted({part[0] for part in parts})
+    assert parts[0][0] == 0 and len(parts) == min(nodes.parallel.THREADS, 10)
+    with pytest.raises(RuntimeError, match="inside"):
+        with instrumented(lambda *record: None):
+            raise RuntimeError("inside")
+    assert nodes.parallel.over_batch is nodes.conv.over_batch is nodes.pool.over_batch is original
+    assert nodes.parallel.host_busy is busy
+
+
+def test_steal_benchmark_runs_briefly():
+    """benchmarks.steal (the training step on a busy host) runs and prints its three lines;
+    forcing the split inside it leaves the shipped host_busy in place."""
+    pytest.importorskip("torch")
+    process = subprocess.run([sys.executable, "-m", "benchmarks.steal", "--seconds", "0",
+                              "--batch", "4"], cwd=REPO, capture_output=True, text=True,
+                             timeout=300)
+    assert process.returncode == 0, process.stderr[-3000:]
+    lines = process.stdout.splitlines()
+    assert lines[0].startswith("1 rounds of 5 steps"), process.stdout
+    for label in ("all rounds", "steal > 8%", "steal < 3%"):
+        assert any(line.strip().startswith(label) for line in lines[1:]), (label, process.stdout)
+    assert "shipped" in lines[1] and "split" in lines[1]
