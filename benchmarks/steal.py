@@ -1,6 +1,6 @@
 """The training step on a busy host: tapegrad as shipped, tapegrad always splitting, PyTorch.
 
-    .venv/bin/python -m benchmarks.steal --seconds 720
+    .venv/bin/python -m benchmarks.steal --seconds 600
 
 On a VM, the hypervisor may give this machine's CPU time to other guests ("steal").
 tapegrad's threads sleep and wake at every handover and wait for the GIL, and a busy

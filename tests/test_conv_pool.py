@@ -717,7 +717,7 @@ def test_thread_count_setting(monkeypatch):
     monkeypatch.setenv("TAPEGRAD_STEAL_LIMIT", "0.2")
     assert parallel._steal_limit() == 0.2
     monkeypatch.setenv("TAPEGRAD_STEAL_LIMIT", "")
-    assert parallel._steal_limit() == 0.05
+    assert parallel._steal_limit() == 0.08
     monkeypatch.setenv("TAPEGRAD_STEAL_LIMIT", "some")
     with pytest.raises(ValueError, match="TAPEGRAD_STEAL_LIMIT must be a number"):
         parallel._steal_limit()
