@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.threads
 
 tapegrad runs convolution, pooling and large elementwise passes on Python threads
-(``nodes/parallel.py``). Three figures show what that costs beside the work itself:
+(``nodes/parallel.py``). Four figures show what that costs beside the work itself:
 
 1. Handing a job to the pool thread and getting it back: ``over_batch`` with parts that
    only read the clock, after the threads sat idle for a millisecond (as between nodes)
