@@ -187,8 +187,8 @@ def test_threads_instrumentation_sees_every_part_and_puts_over_batch_back():
 
 
 def test_steal_benchmark_runs_briefly():
-    """benchmarks.steal (the training step on a busy host) runs and prints its three lines;
-    forcing the split inside it leaves the shipped host_busy in place."""
+    """benchmarks.steal (the training step on a busy host) runs one round and prints its
+    three lines, each comparing the shipped step and the always-split one."""
     pytest.importorskip("torch")
     process = subprocess.run([sys.executable, "-m", "benchmarks.steal", "--seconds", "0",
                               "--batch", "4"], cwd=REPO, capture_output=True, text=True,
