@@ -41,6 +41,7 @@ CONV2D_GRID = [
     (1, 2, 9, 9, 2, 2, 2, 3, 0),            # stride larger than the kernel (floored: 3x3)
     (5, 1, 6, 6, 2, 5, 5, 1, 2),
     (1, 3, 7, 7, 2, 3, 3, 3, (2, 1)),
+    (2, 8, 6, 7, 8, 3, 3, 1, 1),            # dx as a convolution of dz (_dx_by_convolution)
 ]
 
 
@@ -153,6 +154,20 @@ def test_conv_node_alone_gradcheck():
     assert autograd.gradcheck(conv, x, w, atol=1e-7, rtol=1e-6)
 
 
+def test_dx_as_a_convolution_of_dz_gradcheck():
+    """A shape for which the shipped rule computes dx as a convolution of dz (C >= K/2,
+    "same" padding), against central differences; and that the rule does pick it."""
+    from nodes.conv import _dx_by_convolution
+    assert _dx_by_convolution(8, 8, (3, 3), (1, 1), (1, 1))
+    assert not _dx_by_convolution(3, 16, (3, 3), (1, 1), (1, 1))  # few channels: col2im
+    assert not _dx_by_convolution(8, 8, (3, 3), (2, 2), (1, 1))   # stride 2: col2im
+    x = autograd.Tensor(randn(2, 8, 5, 4, seed=60), requires_grad=True)
+    w = autograd.Tensor(randn(8, 8, 3, 3, seed=61), requires_grad=True)
+    b = autograd.Tensor(randn(8, seed=62), requires_grad=True)
+    assert autograd.gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding=1), x, w, b,
+                              atol=1e-7, rtol=1e-6)
+
+
 @pytest.mark.parametrize("kernel_size, stride", [(2, None), (3, 1), ((2, 3), (2, 1))])
 def test_pool_gradcheck(kernel_size, stride):
     x = autograd.Tensor(distinct(2, 2, 6, 7, seed=19), requires_grad=True)
@@ -198,6 +213,7 @@ def reference_conv(x, w, bias, stride, padding, dz):
     return out, dx, dw, dz.sum(axis=(0, 2, 3))
 
 
+@pytest.mark.parametrize("dx_by", ["col2im", "convolution"])  # the latter where it applies
 @pytest.mark.parametrize("layout", ["split by kernel rows", "by rows", "by pixel"])
 @pytest.mark.parametrize("block_bytes", [1, None])  # one example per block, or the default
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding", [
@@ -210,11 +226,15 @@ def reference_conv(x, w, bias, stride, padding, dz):
     ((4, 3, 9, 8), (2, 3, 3, 2), (2, 1), (1, 0)),    # stride 2: always by pixel
 ])
 def test_column_layouts_blocks_and_threads_agree_with_a_direct_convolution(
-        monkeypatch, layout, block_bytes, x_shape, w_shape, stride, padding):
+        monkeypatch, dx_by, layout, block_bytes, x_shape, w_shape, stride, padding):
     import nodes.conv as conv_module
     monkeypatch.setattr(conv_module, "_by_rows",
                         lambda Sh, Sw, C, Fw, Pw: layout != "by pixel" and Sh == Sw == 1)
     monkeypatch.setattr(conv_module, "_split", lambda C, Fh, Fw: layout.startswith("split"))
+    # the convolution of dz lays its columns out as ``layout`` says too
+    monkeypatch.setattr(conv_module, "_dx_by_convolution",
+                        lambda C, K, kernel, stride, padding: dx_by == "convolution"
+                        and conv_module._transposable(kernel, stride, padding))
     if block_bytes is not None:
         monkeypatch.setattr(conv_module, "BLOCK_BYTES", block_bytes)
     split_work_between_threads(monkeypatch, threads=2)
