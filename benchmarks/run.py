@@ -279,9 +279,13 @@ def main(argv=None):
     # autograd/allocator.py), so they are part of the result: the process's MALLOC_*
     # variables, and what ``import autograd`` set.
     steal = common.steal_share(ticks, common.cpu_ticks())
+    from nodes import warm
     from nodes.parallel import STEAL_LIMIT, host_busy
     unsplit = (f"; tapegrad split no work in {host_busy.busy_readings} of {host_busy.readings} "
                f"readings of the steal share (over {STEAL_LIMIT:.0%}; nodes/parallel.py)")
+    helpers = warm.count()
+    unsplit += (f"; tapegrad kept the CPUs from halting with {helpers} helper processes "
+                "(nodes/warm.py)" if helpers else "; no helper processes (nodes/warm.py)")
     from autograd import allocator as tuning
     allocator = {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")}
     allocator.update({f"tapegrad {k}": v for k, v in tuning.SETTINGS.items()})
@@ -299,6 +303,7 @@ def main(argv=None):
                        "torch": torch.__version__, "python": platform.python_version(),
                        "sizes": sizes, "steal": steal,
                        "unsplit_readings": [host_busy.busy_readings, host_busy.readings],
+                       "helper_processes": helpers,
                        "rows": rows}, out, indent=2)
     return rows
 

@@ -5,8 +5,9 @@ under each setting, each in a process of its own, tapegrad only.
 
 Settings: as shipped (glibc tuned by autograd.allocator, convolution and pooling split
 over the batch on one thread per CPU, OpenBLAS's default threads); glibc's own malloc
-settings (TAPEGRAD_ALLOCATOR=system); no splitting (TAPEGRAD_NUM_THREADS=1); OpenBLAS
-on one thread throughout (OPENBLAS_NUM_THREADS=1). Prints the median time of a step and
+settings (TAPEGRAD_ALLOCATOR=system); no splitting (TAPEGRAD_NUM_THREADS=1); no helper
+processes keeping the CPUs from halting (TAPEGRAD_KEEP_WARM=0); OpenBLAS on one thread
+throughout (OPENBLAS_NUM_THREADS=1). Prints the median time of a step and
 the page faults a step.
 """
 
@@ -21,9 +22,10 @@ SETTINGS = [
     ("as shipped", {}),
     ("TAPEGRAD_ALLOCATOR=system", {"TAPEGRAD_ALLOCATOR": "system"}),
     ("TAPEGRAD_NUM_THREADS=1 (no splitting)", {"TAPEGRAD_NUM_THREADS": "1"}),
+    ("TAPEGRAD_KEEP_WARM=0 (no helper processes)", {"TAPEGRAD_KEEP_WARM": "0"}),
     ("OPENBLAS_NUM_THREADS=1", {"OPENBLAS_NUM_THREADS": "1"}),
 ]
-OURS = ("TAPEGRAD_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TAPEGRAD_ALLOCATOR")
+OURS = ("TAPEGRAD_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TAPEGRAD_ALLOCATOR", "TAPEGRAD_KEEP_WARM")
 
 CHILD = """
 import gc, json, resource, statistics, time

@@ -1,19 +1,24 @@
-"""The training step on a busy host: tapegrad as shipped, tapegrad always splitting, PyTorch.
+"""The training step on a busy host: tapegrad as shipped, always splitting, without its
+helper processes, and PyTorch.
 
     .venv/bin/python -m benchmarks.steal --seconds 600
 
 On a VM, the hypervisor may give this machine's CPU time to other guests ("steal").
 tapegrad's threads sleep and wake at every handover and wait for the GIL, and a busy
-host delays exactly those wake-ups; so while the steal share is above
-``nodes.parallel.STEAL_LIMIT``, tapegrad runs the parts of a job one after another on the
+host delays exactly those wake-ups. Two things answer that: helper processes that keep
+the CPUs from halting (``nodes/warm.py``), and, while the steal share is still above
+``nodes.parallel.STEAL_LIMIT``, running the parts of a job one after another on the
 calling thread (``nodes.parallel.host_busy``). This alternates, for as long as asked,
 rounds of five training steps (item 3) of: tapegrad as shipped, tapegrad with the
-splitting forced on, and PyTorch; each round records the steal share during it. It
-prints the ratios to PyTorch over all rounds, over rounds with more than 8% steal, and
-over rounds with less than 3%. Busy spells come and go: run it for minutes.
+splitting forced on, tapegrad with its helpers paused (SIGSTOP; as shipped before they
+existed), and PyTorch; each round records the steal share during it. It prints the
+ratios to PyTorch over all rounds, over rounds with more than 8% steal, and over rounds
+with less than 3%. Busy spells come and go: run it for minutes.
 """
 
 import argparse
+import os
+import signal
 import statistics
 import time
 
@@ -26,8 +31,10 @@ def percentile(values, share):
 
 
 def rounds(seconds, batch, steps=5):
-    """Per round: {"shipped", "split", "torch": median ms of ``steps`` steps, "steal": share}."""
+    """Per round: {"shipped", "split", "no helpers", "torch": median ms of ``steps`` steps,
+    "steal": share}."""
     import nodes.parallel as parallel
+    from nodes import warm
     from . import cnn
     torch = start_torch()
     images, labels = cnn.batch(batch)
@@ -43,7 +50,17 @@ def rounds(seconds, batch, steps=5):
         finally:
             parallel.host_busy = shipped
 
-    runs = {"shipped": ours, "split": forced, "torch": theirs}
+    def unwarmed():
+        helpers = warm._helpers.processes if warm.count() else []
+        for process in helpers:
+            os.kill(process.pid, signal.SIGSTOP)
+        try:
+            return ours()
+        finally:
+            for process in helpers:
+                os.kill(process.pid, signal.SIGCONT)
+
+    runs = {"shipped": ours, "split": forced, "no helpers": unwarmed, "torch": theirs}
     log, end = [], time.monotonic() + seconds
     while not log or time.monotonic() < end:
         before, record = cpu_ticks(), {}
@@ -78,7 +95,7 @@ def main(argv=None):
             print(f"  {label:11} no rounds")
             continue
         figures = []
-        for side in ("shipped", "split"):
+        for side in ("shipped", "split", "no helpers"):
             ratios = [r[side] / r["torch"] for r in chosen]
             figures.append(f"{side} {statistics.median(ratios):.2f}x "
                            f"({percentile(ratios, 0.9):.2f}x)")

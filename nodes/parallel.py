@@ -9,10 +9,12 @@ Additions and ReLU over large float arrays (``elementwise``) are split the same 
 ``TAPEGRAD_NUM_THREADS`` sets the number of threads; by default it is the number of
 CPUs this process may run on (at most 8); 1 turns splitting off.
 
-On a virtual machine whose host is busy, the parts run one after another on the calling
-thread instead (see ``_Steal``): threads that sleep and wake, as these do at every
-handover and every wait for the GIL, are what a busy host delays. The parts stay the
-same, so the results are the same to the last bit.
+Threads that sleep and wake, as these do at every handover and every wait for the GIL,
+are what a busy virtual machine's host delays. So on a VM, helper processes keep the
+CPUs from halting while work is split (``nodes/warm.py``); and while the host still
+takes more than STEAL_LIMIT of the CPU time, the parts run one after another on the
+calling thread instead (see ``_Steal``). The parts stay the same, so the results are
+the same to the last bit.
 
 While the parts run, OpenBLAS is told to use one thread per call (and told its old
 count afterwards): OpenBLAS serialises calls that arrive from several threads while its
@@ -31,6 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
 import numpy as np
+
+from . import warm
 
 MAX_DEFAULT_THREADS = 8
 
@@ -148,6 +152,7 @@ def over_batch(work, batch, elements):
         _pool = ThreadPoolExecutor(THREADS - 1, thread_name_prefix="tapegrad")
         _pool_pid = os.getpid()
     bounds = [batch * k // parts for k in range(parts + 1)]
+    warm.poke(THREADS)
     if host_busy():  # the same parts, one after another (see _Steal)
         with single_threaded_blas():
             for k in range(parts):
