@@ -1,22 +1,25 @@
-"""The training step on a busy host: tapegrad as shipped, always splitting, without its
-helper processes, and PyTorch.
+"""The training step on a busy host: tapegrad as shipped, tapegrad without its helper
+processes (with and without the steal check), and PyTorch.
 
     .venv/bin/python -m benchmarks.steal --seconds 600
 
-On a VM, the hypervisor may give this machine's CPU time to other guests ("steal").
-tapegrad's threads sleep and wake at every handover and wait for the GIL, and a busy
-host delays exactly those wake-ups. Two things answer that: helper processes that keep
-the CPUs from halting (``nodes/warm.py``), and, while the steal share is still above
-``nodes.parallel.STEAL_LIMIT``, running the parts of a job one after another on the
-calling thread (``nodes.parallel.host_busy``). This alternates, for as long as asked,
-rounds of five training steps (item 3) of: tapegrad as shipped, tapegrad with the
-splitting forced on, tapegrad with its helpers paused (SIGSTOP; as shipped before they
-existed), and PyTorch; each round records the steal share during it. It prints the
-ratios to PyTorch over all rounds, over rounds with more than 8% steal, and over rounds
-with less than 3%. Busy spells come and go: run it for minutes.
+On a VM, the hypervisor may give this machine's CPU time to other guests ("steal"), and
+a CPU with nothing to run goes back to the host until it is woken. tapegrad's threads
+sleep and wake at every handover and wait for the GIL, and a busy host delays exactly
+those wake-ups. Two things answer that: helper processes that keep the CPUs from
+halting (``nodes/warm.py``); and, without helpers, running the parts of a job one
+after another on the calling thread while the steal share is above
+``nodes.parallel.STEAL_LIMIT`` (``nodes.parallel.host_busy``). This alternates, for as
+long as asked, rounds of five training steps (item 3) of: tapegrad as shipped; with its
+helpers paused (SIGSTOP) and the steal check on, as shipped before e44c271; the same
+with the steal check off (always split); and PyTorch. Each round records the steal
+share during it. It prints the ratios to PyTorch over all rounds, over rounds with more
+than 8% steal, and over rounds with less than 3%. Busy spells come and go: run it for
+minutes.
 """
 
 import argparse
+import contextlib
 import os
 import signal
 import statistics
@@ -31,8 +34,8 @@ def percentile(values, share):
 
 
 def rounds(seconds, batch, steps=5):
-    """Per round: {"shipped", "split", "no helpers", "torch": median ms of ``steps`` steps,
-    "steal": share}."""
+    """Per round: {"shipped", "no helpers", "no helpers, split", "torch": median ms of
+    ``steps`` steps, "steal": share}."""
     import nodes.parallel as parallel
     from nodes import warm
     from . import cnn
@@ -41,37 +44,41 @@ def rounds(seconds, batch, steps=5):
     ours = cnn.ours_trainer(cnn.ours_model(), images, labels)
     torch.manual_seed(0)
     theirs = cnn.torch_trainer(torch, cnn.torch_model(torch), images, labels)
-    shipped = parallel.host_busy
 
-    def forced():
-        parallel.host_busy = lambda: False
-        try:
-            return ours()
-        finally:
-            parallel.host_busy = shipped
-
-    def unwarmed():
+    @contextlib.contextmanager
+    def without_helpers(split):
+        """The helpers paused (SIGSTOP) and over_batch told none run, as before e44c271;
+        with ``split``, the steal check off too."""
         helpers = warm._helpers.processes if warm.count() else []
+        poke, busy = warm.poke, parallel.host_busy
         for process in helpers:
             os.kill(process.pid, signal.SIGSTOP)
+        warm.poke = lambda threads: False
+        if split:
+            parallel.host_busy = lambda: False
         try:
-            return ours()
+            yield
         finally:
+            warm.poke, parallel.host_busy = poke, busy
             for process in helpers:
                 os.kill(process.pid, signal.SIGCONT)
 
-    runs = {"shipped": ours, "split": forced, "no helpers": unwarmed, "torch": theirs}
+    runs = {"shipped": (ours, contextlib.nullcontext),
+            "no helpers": (ours, lambda: without_helpers(False)),
+            "no helpers, split": (ours, lambda: without_helpers(True)),
+            "torch": (theirs, contextlib.nullcontext)}
     log, end = [], time.monotonic() + seconds
     while not log or time.monotonic() < end:
         before, record = cpu_ticks(), {}
-        for name, run in runs.items():
+        for name, (run, setting) in runs.items():
             time.sleep(0.05)  # as in benchmarks.common: other pools stop spinning first
-            run()
-            times = []
-            for _ in range(steps):
-                start = time.perf_counter()
+            with setting():
                 run()
-                times.append(time.perf_counter() - start)
+                times = []
+                for _ in range(steps):
+                    start = time.perf_counter()
+                    run()
+                    times.append(time.perf_counter() - start)
             record[name] = 1e3 * statistics.median(times)
         record["steal"] = steal_share(before, cpu_ticks()) or 0.0
         log.append(record)
@@ -95,7 +102,7 @@ def main(argv=None):
             print(f"  {label:11} no rounds")
             continue
         figures = []
-        for side in ("shipped", "split", "no helpers"):
+        for side in ("shipped", "no helpers", "no helpers, split"):
             ratios = [r[side] / r["torch"] for r in chosen]
             figures.append(f"{side} {statistics.median(ratios):.2f}x "
                            f"({percentile(ratios, 0.9):.2f}x)")

@@ -147,12 +147,15 @@ _starting = threading.Lock()  # two threads splitting work at once start one set
 
 
 def poke(threads):
-    """Keep ``threads`` CPUs warm for the next LINGER seconds, if ``wanted``."""
+    """Keep ``threads`` CPUs warm for the next LINGER seconds, if ``wanted``; whether
+    helpers run."""
     helpers = _helpers
     if helpers is None or (helpers is not False and helpers.pid != os.getpid()):
         helpers = _start(threads)
-    if helpers is not False:
-        helpers.poke()
+    if helpers is False:
+        return False
+    helpers.poke()
+    return True
 
 
 def _start(threads):

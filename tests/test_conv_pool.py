@@ -671,10 +671,12 @@ def test_the_parts_run_on_a_single_threaded_blas_and_restore_it(monkeypatch):
 
 
 def test_on_a_busy_host_the_same_parts_run_one_after_another(monkeypatch):
-    """While the hypervisor steals CPU time, no part goes to the pool: the caller runs the
-    same parts in order, so a conv's gradients are the same to the last bit."""
+    """While the hypervisor steals CPU time (and no helper processes run), no part goes
+    to the pool: the caller runs the same parts in order, so a conv's gradients are the
+    same to the last bit."""
     import threading
-    from nodes import parallel
+    from nodes import parallel, warm
+    monkeypatch.setattr(warm, "poke", lambda threads: False)
     rng = np.random.default_rng(5)
     x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((6, 4, 7, 7), (5, 4, 3, 3), 5))
     dz = rng.standard_normal((6, 5, 7, 7)).astype(np.float32)

@@ -135,7 +135,7 @@ def test_a_helper_exits_when_its_parent_is_killed(tmp_path):
 def test_over_batch_pokes_the_helpers_when_it_splits(monkeypatch):
     from helpers import split_work_between_threads
     calls = []
-    monkeypatch.setattr(warm, "poke", calls.append)
+    monkeypatch.setattr(warm, "poke", lambda threads: calls.append(threads) and False)
     split_work_between_threads(monkeypatch, threads=2)
     parallel.over_batch(lambda start, stop: None, 4, 10)
     assert calls == [2]
@@ -167,3 +167,15 @@ def test_helpers_that_cannot_start_give_a_warning_and_the_work_still_runs(monkey
         out[start:stop] = 1
     parallel.over_batch(work, 4, 10)
     assert out.tolist() == [1, 1, 1, 1]
+
+
+def test_with_helpers_running_a_busy_host_does_not_stop_the_split(monkeypatch):
+    from helpers import split_work_between_threads
+    submitted = split_work_between_threads(monkeypatch, threads=2)
+    monkeypatch.setattr(parallel, "host_busy", lambda: True)
+    monkeypatch.setattr(warm, "poke", lambda threads: True)  # helpers run
+    parallel.over_batch(lambda start, stop: None, 4, 10)
+    assert len(submitted) == 1  # the second part went to the pool thread
+    monkeypatch.setattr(warm, "poke", lambda threads: False)  # none: the steal check applies
+    parallel.over_batch(lambda start, stop: None, 4, 10)
+    assert len(submitted) == 1
