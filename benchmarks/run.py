@@ -281,11 +281,14 @@ def main(argv=None):
     steal = common.steal_share(ticks, common.cpu_ticks())
     from nodes import warm
     from nodes.parallel import STEAL_LIMIT, host_busy
-    unsplit = (f"; tapegrad split no work in {host_busy.busy_readings} of {host_busy.readings} "
-               f"readings of the steal share (over {STEAL_LIMIT:.0%}; nodes/parallel.py)")
     helpers = warm.count()
-    unsplit += (f"; tapegrad kept the CPUs from halting with {helpers} helper processes "
-                "(nodes/warm.py)" if helpers else "; no helper processes (nodes/warm.py)")
+    if helpers:  # then the steal share is not checked (see nodes.parallel.STEAL_LIMIT)
+        unsplit = (f"; tapegrad kept the CPUs from halting with {helpers} helper processes "
+                   "(nodes/warm.py)")
+    else:
+        unsplit = (f"; no helper processes (nodes/warm.py); tapegrad split no work in "
+                   f"{host_busy.busy_readings} of {host_busy.readings} readings of the steal "
+                   f"share (over {STEAL_LIMIT:.0%}; nodes/parallel.py)")
     from autograd import allocator as tuning
     allocator = {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")}
     allocator.update({f"tapegrad {k}": v for k, v in tuning.SETTINGS.items()})
