@@ -101,12 +101,16 @@ class Helpers:
     def __init__(self, count):
         import subprocess  # here: ``import autograd`` does not pay for it
         self.pid, self.poked, self.processes = os.getpid(), float("-inf"), []
-        for _ in range(count):
-            process = subprocess.Popen(
-                [sys.executable, "-S", "-E", "-c", HELPER, repr(LINGER)],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            os.set_blocking(process.stdin.fileno(), False)
-            self.processes.append(process)
+        try:
+            for _ in range(count):
+                process = subprocess.Popen(
+                    [sys.executable, "-S", "-E", "-c", HELPER, repr(LINGER)],
+                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                self.processes.append(process)
+                os.set_blocking(process.stdin.fileno(), False)
+        except BaseException:
+            self.close()  # the ones that started
+            raise
         atexit.register(self.close)
 
     def poke(self):

@@ -179,3 +179,19 @@ def test_with_helpers_running_a_busy_host_does_not_stop_the_split(monkeypatch):
     monkeypatch.setattr(warm, "poke", lambda threads: False)  # none: the steal check applies
     parallel.over_batch(lambda start, stop: None, 4, 10)
     assert len(submitted) == 1
+
+
+@linux_only
+def test_helpers_that_fail_to_start_halfway_stop_the_ones_that_started(monkeypatch):
+    import subprocess as subprocess_module
+    real, started = subprocess_module.Popen, []
+
+    def popen_once(*args, **kwargs):
+        if started:
+            raise OSError("out of processes")
+        started.append(real(*args, **kwargs))
+        return started[-1]
+    monkeypatch.setattr(subprocess_module, "Popen", popen_once)
+    with pytest.raises(OSError, match="out of processes"):
+        warm.Helpers(2)
+    assert started[0].poll() is not None  # closed and waited for
