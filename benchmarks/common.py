@@ -110,7 +110,8 @@ def cpu_ticks():
     else. On a shared VM it is what makes runs noisy, and it hurts whichever side waits
     on a sleeping thread the most, so the benchmark reports its share. Without its helper
     processes, tapegrad reads the same figures to stop splitting work between threads
-    while the host is busy; this is its reader (imported here, not at the top: it imports NumPy, see pin_threads).
+    while the host is busy; this is its reader (imported here, not at the top: it imports
+    NumPy, see pin_threads).
     """
     from nodes.parallel import _stat_ticks
     return _stat_ticks()

@@ -193,10 +193,10 @@ class ConvolutionNode(Node):
         dz = np.asarray(dz, dtype=w.dtype).reshape(N, K, Ho, Wo)
         columns = _Columns((N, C, H, W), w.dtype, (Fh, Fw), (Ho, Wo), stride, padding, has_bias)
         columns.attach(self.store)
-        weights_t = np.swapaxes(columns.weights(w, None), -1, -2)
         param_parts = {}  # by first example, summed in order so the result does not depend on timing
         transposed = needs_x and _dx_by_convolution(C, K, (Fh, Fw), stride, padding)
         scatters = needs_x and not transposed
+        weights_t = np.swapaxes(columns.weights(w, None), -1, -2) if scatters else None
         dpadded = columns.gradient_store() if scatters else None
 
         def backward_part(start, stop):

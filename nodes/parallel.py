@@ -109,7 +109,9 @@ class _Steal:
     limit stopped splitting where splitting still paid); 8-12%, 1.84x, 1.72x, 1.74x;
     over 12%, 2.19x, 1.54x, 1.63x. An earlier 12-minute run agreed: a 5% limit lost at
     4-6% steal (1.64x against 1.45x) and won above 8%.
-    ``python -m benchmarks.steal`` compares the shipped limit with always splitting.
+    These were measured before the helper processes (``nodes/warm.py``); with them the
+    limit is not applied. ``python -m benchmarks.steal`` compares the step as shipped
+    with the step without helpers, with and without this limit.
     """
 
     __slots__ = ("checked", "ticks", "busy", "readings", "busy_readings")

@@ -13,12 +13,13 @@ LINGER seconds after each job tapegrad splits, then sleeps until the next. The C
 therefore never halt while tapegrad works, and any thread that wakes, tapegrad's or
 another program's, takes its CPU from a helper at once.
 
-Measured on this project's 2-core VM (15 minutes, 1068 rounds of each, alternating; the
-training step of the benchmarks' CNN and conv2d forward+backward of shape (b), always
-split, as ratios to PyTorch): in the rounds without helpers whose stolen share was over
-5%, the step was 1.58x PyTorch and the conv 2.25x; in the rounds with helpers right after
-them, 1.20x and 1.78x. In calm rounds (under 0.5% stolen) the helpers cost a little on
-the step, 1.18x against 1.14x, and gained on the conv, 1.75x against 1.78x.
+Measured on this project's 2-core VM with scratch helpers that spun for the whole round
+(15 minutes, 1068 rounds of each, alternating; the training step of the benchmarks' CNN
+and conv2d forward+backward of shape (b), always split, as ratios to PyTorch): in the
+rounds without helpers whose stolen share was over 5%, the step was 1.58x PyTorch and
+the conv 2.25x; in the rounds with helpers right after them, 1.20x and 1.78x. In calm
+rounds (under 0.5% stolen) the helpers cost a little on the step, 1.18x against 1.14x,
+and gained on the conv, 1.75x against 1.78x.
 
 ``TAPEGRAD_KEEP_WARM``: ``auto`` (the default: on for Linux on a hypervisor when work is
 split between threads), ``1`` or ``0``.
