@@ -1,0 +1,150 @@
+"""tapegrad is a guest in its user's process: it starts no process, and no thread of it
+burns CPU while the user's own code runs (issue 20).
+
+Each check runs in a fresh interpreter, so that what other tests left behind (PyTorch's
+thread pools, other subprocesses) is not counted. Linux only: the figures come from /proc.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import autograd
+
+if not os.path.exists("/proc/self/task"):
+    pytest.skip("reads threads and child processes from Linux's /proc", allow_module_level=True)
+
+# The autograd this test imported (so the check runs on the checkout under test, also
+# when the installed package points elsewhere).
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(autograd.__file__)))
+
+# What the child processes read from /proc about themselves.
+PROC = r'''
+import glob, os
+
+def tasks():
+    return len(os.listdir("/proc/self/task"))
+
+def children():
+    """Process ids of this process's children, from every thread's children file."""
+    found = []
+    for path in glob.glob("/proc/self/task/*/children"):
+        with open(path) as handle:
+            found += handle.read().split()
+    return found
+
+def cpu_seconds(pid="self"):
+    """utime + stime of every thread of process ``pid``, in seconds."""
+    ticks = 0
+    for path in glob.glob(f"/proc/{pid}/task/*/stat"):
+        try:
+            with open(path) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread or process ended meanwhile
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+    return ticks / os.sysconf("SC_CLK_TCK")
+'''
+
+# A small CNN through conv and pool, trained a few steps on a batch large enough that the
+# fast kernels split it between threads: the pooling input, 16x8x16x16 = 32768 elements,
+# reaches MIN_ELEMENTS (2^15), and the convolutions' jobs are larger still.
+TRAIN = PROC + r'''
+import json, time
+import numpy as np
+import autograd
+from autograd import nn, optim
+
+rng = np.random.default_rng(0)
+model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Flatten(), nn.Linear(8 * 4 * 4, 10))
+images = autograd.Tensor(rng.standard_normal((16, 3, 16, 16)).astype(np.float32))
+labels = rng.integers(0, 10, 16)
+optimizer = optim.SGD(model.parameters(), lr=0.01)
+loss_fn = nn.CrossEntropyLoss()
+tasks_before = tasks()
+losses = []
+for _ in range(5):
+    optimizer.zero_grad()
+    loss = loss_fn(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    losses.append(loss.item())
+kids = children()
+own, theirs = cpu_seconds(), sum(cpu_seconds(pid) for pid in kids)
+time.sleep(0.5)  # the user's code, doing nothing with tapegrad
+own_after, theirs_after = cpu_seconds(), sum(cpu_seconds(pid) for pid in kids)
+print(json.dumps({"children": kids, "tasks_before": tasks_before, "tasks_after": tasks(),
+                  "idle_cpu": own_after - own, "idle_cpu_children": theirs_after - theirs,
+                  "losses": losses}))
+'''
+
+IMPORT = PROC + r'''
+import json, threading
+import numpy  # NumPy's BLAS may start its own threads: those are not tapegrad's
+before = (threading.active_count(), tasks(), children())
+import autograd
+after = (threading.active_count(), tasks(), children())
+print(json.dumps({"before": before, "after": after}))
+'''
+
+IDLE_CPU_LIMIT = 0.05  # seconds of CPU in the half second after training (ticks are 0.01 s)
+
+
+def run(code, **environment):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get(
+        "PYTHONPATH")])), **environment)
+    process = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert process.returncode == 0, process.stderr[-3000:]
+    return json.loads(process.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module", params=["fast", "reference"])
+def trained(request):
+    """What a fresh process saw after five training steps, with each kind of kernels.
+
+    Two threads are asked for, so the fast kernels split the batch on any machine.
+    """
+    result = run(TRAIN, TAPEGRAD_NUM_THREADS="2", TAPEGRAD_KERNELS=request.param)
+    result["kernels"] = request.param
+    return result
+
+
+def test_the_steps_trained(trained):
+    # the checks below mean something only if the steps ran a real network
+    losses = trained["losses"]
+    assert all(0 < loss < 10 for loss in losses) and losses[-1] < losses[0], losses
+
+
+def test_no_child_processes_after_training_steps(trained):
+    assert trained["children"] == [], (
+        f"after 5 training steps ({trained['kernels']} kernels) the process has child "
+        f"processes {trained['children']}: a library must not start processes behind its "
+        "user's back")
+
+
+def test_no_thread_burns_cpu_while_idle_after_training_steps(trained):
+    spent = trained["idle_cpu"] + trained["idle_cpu_children"]
+    assert spent < IDLE_CPU_LIMIT, (
+        f"in the 0.5 s after 5 training steps ({trained['kernels']} kernels), with tapegrad "
+        f"idle, its threads used {trained['idle_cpu']:.2f} s of CPU and its child processes "
+        f"{trained['idle_cpu_children']:.2f} s (limit {IDLE_CPU_LIMIT} s): something spins")
+
+
+def test_fast_kernels_did_split_the_batch_between_threads(trained):
+    # otherwise the idle check above would pass without a thread pool to check
+    if trained["kernels"] == "fast":
+        assert trained["tasks_after"] > trained["tasks_before"], trained
+
+
+def test_import_starts_no_thread_and_no_process():
+    result = run(IMPORT)
+    (threads, tasks, children), after = result["before"], result["after"]
+    assert after == [threads, tasks, children], (
+        f"import autograd changed (Python threads, OS threads, child processes) from "
+        f"{result['before']} to {after}: importing must start nothing")
