@@ -1,0 +1,43 @@
+"""A stepper frame's diagram as SVG text, for the Jupyter widget and the HTML page.
+
+The diagram is ``draw(output)`` with the frame's node highlighted and the gradients known
+at that point written on the tensors. Rendering needs Graphviz's ``dot``; without it the
+error says how to install it, or to leave the diagrams out.
+"""
+
+import graphviz
+
+from .draw import draw
+
+
+class DiagramsNeedGraphviz(graphviz.ExecutableNotFound):
+    """The step-through's diagrams need Graphviz's ``dot`` program, which is not on PATH."""
+
+    def __init__(self):  # graphviz.ExecutableNotFound formats its own text from args
+        RuntimeError.__init__(
+            self, "the step-through's diagrams need Graphviz's dot program, which was not found "
+                  "on PATH: install it with apt-get install -y --no-install-recommends graphviz "
+                  "(as root), or pass diagrams=False for the text alone")
+
+
+def rankdir_for(node_count, rankdir=None):
+    """Left to right for small graphs; top to bottom once a row would get too wide to read."""
+    if rankdir is None:
+        return "LR" if node_count <= 10 else "TB"
+    return rankdir
+
+
+def frame_svg(output, frame, rankdir):
+    """The diagram of ``output`` for one frame (its ``highlight`` and ``grads``), as SVG text."""
+    digraph = draw(output, highlight=frame["highlight"], grads=frame["grads"], rankdir=rankdir)
+    return render_svg(digraph)
+
+
+def render_svg(digraph):
+    """The diagram as SVG text (just the <svg> element), or a clear error without Graphviz."""
+    try:
+        svg = digraph.pipe(format="svg", encoding="utf-8")
+    except graphviz.ExecutableNotFound as error:
+        raise DiagramsNeedGraphviz() from error
+    start = svg.find("<svg")
+    return svg[start:] if start >= 0 else svg
