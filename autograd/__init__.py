@@ -15,6 +15,7 @@ from . import data, functional, nn, optim
 from .serialization import load, save
 from .viz import draw, to_networkx
 from .viz.stepper import Stepper
+from nodes.kernels import use as kernels  # with autograd.kernels("reference"): the nodes' math
 
 __version__ = "0.1.0"
 
@@ -22,5 +23,5 @@ __all__ = [
     "Tensor", "tensor", "maximum", "apply", "backward", "backprop", "Step", "graph_nodes",
     "scope", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError",
     "gradcheck", "GradcheckError", "nn", "optim", "data", "functional", "save", "load",
-    "draw", "to_networkx", "Stepper",
+    "draw", "to_networkx", "Stepper", "kernels",
 ]

@@ -12,9 +12,8 @@ garbage collector to track (benchmarks/, "graph overhead").
 
 import numpy as np
 
+from . import kernels
 from .base import Node
-from . import parallel
-from .parallel import elementwise, is_large
 
 
 class AdditionNode(Node):
@@ -25,10 +24,6 @@ class AdditionNode(Node):
     __slots__ = saved
 
     def forwardPass(self, x, y):
-        # a conv's bias add is split between threads; the first two tests keep the
-        # check cheap for the small arrays of long elementwise chains
-        if type(x) is np.ndarray and x.size >= parallel.LARGE and is_large(x, y):
-            return elementwise(lambda x, y, out: np.add(x, y, out=out[0]), x, y, [x.dtype])[0]
         return x + y
 
     def backwardPass(self, dz):
@@ -58,31 +53,17 @@ class MaxNode(Node):
     so it sends no gradient to either input (PyTorch's relu gives a NaN input none too).
     """
     name, symbol = "max", "max"
-    rules = ("dx = [x >= y] * dz", "dy = [x < y] * dz")
-    saved = ("x_wins", "y_wins")
+    rules = ("dx = [x >= y] · dz", "dy = [x < y] · dz")
+    saved = ("x_wins", "y_wins", "fast")
     __slots__ = saved
 
     def forwardPass(self, x, y):
         # Keep only the masks of inputs that will want a gradient (the engine says which
         # before calling this): in ReLU, max(0, x), the constant 0 wants none.
+        self.fast = kernels.find("max", self, x, y)  # large arrays: split between threads
+        if self.fast is not None:
+            return self.fast.forward(x, y)
         needs_x, needs_y = getattr(self, "needs_input_grad", (True, True))
-        if is_large(x, y):  # ReLU after a conv: the passes are split between threads
-
-            def passes(x, y, out):
-                np.maximum(x, y, out=out[0])
-                masks = iter(out[1:])
-                if needs_x:
-                    np.greater_equal(x, y, out=next(masks))
-                if needs_y:
-                    np.less(x, y, out=next(masks))
-
-            dtypes = [x.dtype] + [bool for needed in (needs_x, needs_y) if needed]
-            z, *masks = elementwise(passes, x, y, dtypes)
-            if needs_x:
-                self.x_wins = masks.pop(0)
-            if needs_y:
-                self.y_wins = masks.pop(0)
-            return z
         if needs_x:
             self.x_wins = np.greater_equal(x, y)
         if needs_y:
@@ -90,18 +71,12 @@ class MaxNode(Node):
         return np.maximum(x, y)
 
     def backwardPass(self, dz):
+        if self.fast is not None:
+            return self.fast.backward(dz)
         needs_x, needs_y = getattr(self, "needs_input_grad", (True, True))
-        return (_times_mask(dz, self.x_wins) if needs_x else None,
-                _times_mask(dz, self.y_wins) if needs_y else None)
-
-
-def _times_mask(dz, mask):
-    """dz * mask for a boolean mask, split between threads when large."""
-    if (type(dz) is np.ndarray and dz.dtype.kind == "f" and dz.size >= parallel.LARGE
-            and dz.shape == mask.shape):
-        return elementwise(lambda dz, mask, out: np.multiply(dz, mask, out=out[0]), dz, mask,
-                           [dz.dtype])[0]
-    return dz * mask
+        # by selection, not dz * mask: where a side lost, its gradient is exactly 0
+        return (np.where(self.x_wins, dz, 0) if needs_x else None,
+                np.where(self.y_wins, dz, 0) if needs_y else None)
 
 
 class NegationNode(Node):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .base import Node
-from .parallel import blas_for
+from .kernels.threads import blas_for
 
 
 def _multiply_adds(x, y):

@@ -1,4 +1,8 @@
-"""Convolution and pooling: PyTorch parity over a grid, gradchecks, output sizes, ties, dtypes."""
+"""Convolution and pooling: PyTorch parity over a grid, gradchecks, output sizes, ties, dtypes.
+
+Every test here runs twice: on the nodes' own math (``autograd.kernels("reference")``) and
+on the fast kernels (``nodes/kernels/``); tests/test_kernels.py compares the two directly.
+"""
 
 import numpy as np
 import pytest
@@ -8,12 +12,18 @@ from hypothesis import strategies as st
 import autograd
 import nodes
 from autograd import functional as F
-from helpers import compare_with_torch, split_work_between_threads
+from helpers import compare_with_torch
 
 
 @pytest.fixture(scope="module")
 def torch():
     return pytest.importorskip("torch")
+
+
+@pytest.fixture(autouse=True, params=["fast", "reference"])
+def kernels(request):
+    with autograd.kernels(request.param):
+        yield request.param
 
 
 def randn(*shape, seed=0):
@@ -157,10 +167,6 @@ def test_conv_node_alone_gradcheck():
 def test_dx_as_a_convolution_of_dz_gradcheck():
     """A shape for which the shipped rule computes dx as a convolution of dz (C >= K/2,
     "same" padding), against central differences; and that the rule does pick it."""
-    from nodes.conv import _dx_by_convolution
-    assert _dx_by_convolution(8, 8, (3, 3), (1, 1), (1, 1))
-    assert not _dx_by_convolution(3, 16, (3, 3), (1, 1), (1, 1))  # few channels: col2im
-    assert not _dx_by_convolution(8, 8, (3, 3), (2, 2), (1, 1))   # stride 2: col2im
     x = autograd.Tensor(randn(2, 8, 5, 4, seed=60), requires_grad=True)
     w = autograd.Tensor(randn(8, 8, 3, 3, seed=61), requires_grad=True)
     b = autograd.Tensor(randn(8, seed=62), requires_grad=True)
@@ -192,78 +198,6 @@ def test_conv_node_with_its_bias_gradcheck(x_shape, w_shape, stride, padding):
         return autograd.apply(nodes.ConvolutionNode(stride, padding, floor=True), x, w, b)
 
     assert autograd.gradcheck(conv, x, w, b, atol=1e-7, rtol=1e-6)
-
-
-def reference_conv(x, w, bias, stride, padding, dz):
-    """A direct 2-D convolution and its gradients, written out with windows (no im2col)."""
-    (Sh, Sw), (Ph, Pw) = stride, padding
-    K, C, Fh, Fw = w.shape
-    padded = np.pad(x, ((0, 0), (0, 0), (Ph, Ph), (Pw, Pw)))
-    windows = np.lib.stride_tricks.sliding_window_view(padded, (Fh, Fw), axis=(2, 3))
-    windows = windows[:, :, ::Sh, ::Sw]                      # (N, C, Ho, Wo, Fh, Fw)
-    out = np.einsum("bcijpq,kcpq->bkij", windows, w) + bias[None, :, None, None]
-    dw = np.einsum("bcijpq,bkij->kcpq", windows, dz)
-    dpadded = np.zeros_like(padded)
-    Ho, Wo = dz.shape[2:]
-    for i in range(Ho):
-        for j in range(Wo):
-            dpadded[:, :, i * Sh:i * Sh + Fh, j * Sw:j * Sw + Fw] += np.einsum(
-                "bk,kcpq->bcpq", dz[:, :, i, j], w)
-    dx = dpadded[:, :, Ph:Ph + x.shape[2], Pw:Pw + x.shape[3]]
-    return out, dx, dw, dz.sum(axis=(0, 2, 3))
-
-
-@pytest.mark.parametrize("dx_by", ["col2im", "convolution"])  # the latter where it applies
-@pytest.mark.parametrize("layout", ["split by kernel rows", "by rows", "by pixel"])
-@pytest.mark.parametrize("block_bytes", [1, None])  # one example per block, or the default
-@pytest.mark.parametrize("x_shape, w_shape, stride, padding", [
-    ((5, 3, 7, 9), (4, 3, 3, 3), (1, 1), (1, 1)),
-    ((4, 2, 8, 6), (3, 2, 2, 4), (1, 1), (0, 2)),    # Ph != Pw, a wide kernel
-    ((3, 1, 9, 9), (2, 1, 5, 5), (1, 1), (0, 0)),    # no padding: reads x itself
-    ((3, 2, 6, 7), (3, 2, 5, 5), (1, 1), (2, 2)),    # "same": the width's padding not stored
-    ((3, 2, 6, 9), (2, 2, 3, 5), (1, 1), (0, 1)),    # part of it: unused columns too
-    ((2, 3, 5, 4), (2, 3, 1, 4), (1, 1), (1, 3)),    # more than "same": stored
-    ((4, 3, 9, 8), (2, 3, 3, 2), (2, 1), (1, 0)),    # stride 2: always by pixel
-])
-def test_column_layouts_blocks_and_threads_agree_with_a_direct_convolution(
-        monkeypatch, dx_by, layout, block_bytes, x_shape, w_shape, stride, padding):
-    import nodes.conv as conv_module
-    monkeypatch.setattr(conv_module, "_by_rows",
-                        lambda Sh, Sw, C, Fw, Pw: layout != "by pixel" and Sh == Sw == 1)
-    monkeypatch.setattr(conv_module, "_split", lambda C, Fh, Fw: layout.startswith("split"))
-    # the convolution of dz lays its columns out as ``layout`` says too
-    monkeypatch.setattr(conv_module, "_dx_by_convolution",
-                        lambda C, K, kernel, stride, padding: dx_by == "convolution"
-                        and conv_module._transposable(kernel, stride, padding))
-    if block_bytes is not None:
-        monkeypatch.setattr(conv_module, "BLOCK_BYTES", block_bytes)
-    split_work_between_threads(monkeypatch, threads=2)
-    x, w, bias = randn(*x_shape, seed=43), randn(*w_shape, seed=44), randn(w_shape[0], seed=45)
-    node = nodes.ConvolutionNode(stride, padding)
-    out = node.forwardPass(x, w, bias)
-    dz = randn(*out.shape, seed=46)
-    expected = reference_conv(x, w, bias, stride, padding, dz)
-    got = (out, *node.backwardPass(dz))
-    for name, a, b in zip(("out", "dx", "dw", "dbias"), got, expected):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=name)
-    plain = nodes.ConvolutionNode(stride, padding)  # and without a bias: the same, less it
-    np.testing.assert_allclose(plain.forwardPass(x, w), expected[0] - bias[None, :, None, None],
-                               rtol=1e-12, atol=1e-12)
-    for a, b in zip(plain.backwardPass(dz), expected[1:3]):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("split", [False, True])
-def test_conv_reads_a_strided_input_as_it_is(monkeypatch, split):
-    import nodes.conv as conv_module
-    monkeypatch.setattr(conv_module, "_split", lambda C, Fh, Fw: split)  # True: read from x
-    x = randn(2, 3, 10, 14, seed=47)
-    w, bias = randn(2, 3, 3, 3, seed=48), randn(2, seed=49)
-    strided = x[:, :, ::2, ::2]  # the node must not read the memory around it
-    for padding in (0, 1):
-        got = nodes.ConvolutionNode(1, padding).forwardPass(strided, w, bias)
-        expected = nodes.ConvolutionNode(1, padding).forwardPass(strided.copy(), w, bias)
-        np.testing.assert_array_equal(got, expected)
 
 
 @pytest.mark.parametrize("needs", [(False, True, True), (True, False, False), (True, True, False),
@@ -620,126 +554,3 @@ def test_pool_random_geometry_matches_torch(torch, fh, fw, sh, sw, extra_h, extr
                        lambda x: tf.max_pool2d(x, (fh, fw), (sh, sw)), x, seed=seed)
     compare_with_torch(torch, lambda x: F.avg_pool2d(x, (fh, fw), (sh, sw), floor=True),
                        lambda x: tf.avg_pool2d(x, (fh, fw), (sh, sw)), x, seed=seed)
-
-
-def test_splitting_the_batch_between_threads_gives_the_same_result(monkeypatch):
-    """TAPEGRAD_NUM_THREADS > 1 runs parts of the batch on a thread pool; same numbers."""
-    from nodes import parallel
-    monkeypatch.setattr(parallel, "THREADS", 1)
-    rng = np.random.default_rng(3)
-    x, w = rng.standard_normal((5, 3, 9, 8)), rng.standard_normal((4, 3, 3, 2))
-    dz_conv = rng.standard_normal((5, 4, 5, 5))
-    ties = np.repeat(rng.integers(0, 3, size=(5, 3, 9, 4)).astype(float), 2, axis=3)
-
-    def run():
-        conv = nodes.ConvolutionNode(stride=(2, 2), padding=1)
-        results = [conv.forwardPass(x, w), *conv.backwardPass(dz_conv)]
-        for make, data in ((lambda: nodes.MaxPoolNode(3, 2, floor=True), x),   # overlapping
-                           (lambda: nodes.MaxPoolNode(2, floor=True), ties)):   # ties, disjoint
-            pool = make()
-            out = pool.forwardPass(data)
-            results += [out, *pool.backwardPass(np.arange(out.size).reshape(out.shape) + 1.0)]
-        return results
-
-    expected = run()
-    calls = split_work_between_threads(monkeypatch)
-    got = run()
-    for i, (a, b) in enumerate(zip(got, expected)):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=f"result {i}")
-    assert len(calls) == 12  # two extra parts for each of the six passes
-
-
-def test_the_parts_run_on_a_single_threaded_blas_and_restore_it(monkeypatch):
-    from nodes import parallel
-    blas = parallel._openblas()
-    if blas is None:
-        pytest.skip("NumPy is not linked with OpenBLAS here")
-    get, set_ = blas
-    before = get()
-    seen = []
-    monkeypatch.setattr(parallel, "THREADS", 2)
-    parallel.over_batch(lambda start, stop: seen.append(get()), 4, parallel.MIN_ELEMENTS)
-    assert seen == [1, 1]
-    assert get() == before
-    set_(3)  # a count other than 1 is restored exactly, even when a part fails
-    try:
-        with pytest.raises(ZeroDivisionError):
-            parallel.over_batch(lambda start, stop: 1 / 0, 4, parallel.MIN_ELEMENTS)
-        assert get() == 3
-    finally:
-        set_(before)
-
-
-def test_on_a_busy_host_the_same_parts_run_one_after_another(monkeypatch):
-    """While the hypervisor steals CPU time (and no helper processes run), no part goes
-    to the pool: the caller runs the same parts in order, so a conv's gradients are the
-    same to the last bit."""
-    import threading
-    from nodes import parallel, warm
-    monkeypatch.setattr(warm, "poke", lambda threads: False)
-    rng = np.random.default_rng(5)
-    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((6, 4, 7, 7), (5, 4, 3, 3), 5))
-    dz = rng.standard_normal((6, 5, 7, 7)).astype(np.float32)
-
-    def run():
-        conv = nodes.ConvolutionNode(padding=1)
-        return [conv.forwardPass(x, w, b), *conv.backwardPass(dz)]
-
-    calls = split_work_between_threads(monkeypatch, threads=2)
-    split = run()
-    assert len(calls) == 2  # forward and backward each handed a part to the pool
-    monkeypatch.setattr(parallel, "host_busy", lambda: True)
-    calls.clear()
-    parts = []
-    parallel.over_batch(lambda start, stop: parts.append((start, stop, threading.get_ident())),
-                        6, parallel.MIN_ELEMENTS)
-    assert parts == [(0, 3, threading.get_ident()), (3, 6, threading.get_ident())]
-    sequential = run()
-    assert calls == []
-    for i, (a, b_) in enumerate(zip(sequential, split)):
-        assert np.array_equal(a, b_), f"result {i}"
-
-
-def test_the_steal_reading(monkeypatch):
-    """host_busy compares the stolen share of CPU ticks between two readings with
-    STEAL_LIMIT, reads /proc/stat at most every STEAL_WINDOW seconds, and without a
-    reading stays False."""
-    from nodes import parallel
-    readings, clock = iter([(0, 1000), (60, 2000), (61, 3000), (200, 3000)]), [0.0]
-    monkeypatch.setattr(parallel, "_stat_ticks", lambda: next(readings))
-    monkeypatch.setattr(parallel, "_clock", lambda: clock[0])
-    monkeypatch.setattr(parallel, "STEAL_LIMIT", 0.05)
-    busy = parallel._Steal()
-    assert busy() is False  # the first reading: nothing to compare with
-    clock[0] = 0.1
-    assert busy() is False  # within the window: not read again
-    clock[0] = 0.3
-    assert busy() is True  # 60 of 1000 ticks stolen
-    clock[0] = 0.6
-    assert busy() is False  # 1 of 1000
-    clock[0] = 0.9
-    assert busy() is False  # no ticks passed: the last answer stands
-    assert (busy.readings, busy.busy_readings) == (2, 1)
-    monkeypatch.setattr(parallel, "_stat_ticks", lambda: None)
-    never = parallel._Steal()
-    clock[0] = 5.0
-    assert never() is False and never.checked == float("inf")
-
-
-def test_thread_count_setting(monkeypatch):
-    from nodes import parallel
-    monkeypatch.setenv("TAPEGRAD_NUM_THREADS", "3")
-    assert parallel._thread_count() == 3
-    monkeypatch.setenv("TAPEGRAD_NUM_THREADS", "")
-    assert parallel._thread_count() == min(parallel.MAX_DEFAULT_THREADS,
-                                           parallel._default_threads())
-    monkeypatch.setenv("TAPEGRAD_NUM_THREADS", "two")
-    with pytest.raises(ValueError, match="TAPEGRAD_NUM_THREADS must be a whole number"):
-        parallel._thread_count()
-    monkeypatch.setenv("TAPEGRAD_STEAL_LIMIT", "0.2")
-    assert parallel._steal_limit() == 0.2
-    monkeypatch.setenv("TAPEGRAD_STEAL_LIMIT", "")
-    assert parallel._steal_limit() == 0.08
-    monkeypatch.setenv("TAPEGRAD_STEAL_LIMIT", "some")
-    with pytest.raises(ValueError, match="TAPEGRAD_STEAL_LIMIT must be a number"):
-        parallel._steal_limit()

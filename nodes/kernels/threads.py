@@ -4,17 +4,15 @@ NumPy releases the GIL inside copies, ufunc loops and BLAS calls, so threads wor
 separate parts of a batch really run at once. Convolution and pooling spend most of
 their time in strided copies (im2col, col2im, window maxima) and in many small matrix
 products; splitting the batch gives them every core, as PyTorch's intra-op threads do.
-Additions and ReLU over large float arrays (``elementwise``) are split the same way.
+ReLU over large float arrays (``elementwise``) is split the same way.
 
 ``TAPEGRAD_NUM_THREADS`` sets the number of threads; by default it is the number of
 CPUs this process may run on (at most 8); 1 turns splitting off.
 
-Threads that sleep and wake, as these do at every handover and every wait for the GIL,
-are what a busy virtual machine's host delays. So on a VM, helper processes keep the
-CPUs from halting while work is split (``nodes/warm.py``). Without them (turned off, or
-not on a VM), while the host takes more than STEAL_LIMIT of the CPU time, the parts run
-one after another on the calling thread instead (see ``_Steal``). The parts stay the
-same, so the results are the same to the last bit.
+The pool is a plain ``ThreadPoolExecutor``, started on the first job large enough to
+split. Its threads sleep while there is no work: nothing spins and no process is started.
+A job's parts depend on the thread count only, never on timing, so a run gives the same
+numbers to the last bit every time.
 
 While the parts run, OpenBLAS is told to use one thread per call (and told its old
 count afterwards): OpenBLAS serialises calls that arrive from several threads while its
@@ -28,13 +26,10 @@ moment in another Python thread would also run on one BLAS thread meanwhile.
 
 import ctypes
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
 import numpy as np
-
-from . import warm
 
 MAX_DEFAULT_THREADS = 8
 
@@ -61,83 +56,6 @@ MIN_ELEMENTS = 1 << 15  # below this, handing work to a thread costs more than i
 _pool, _pool_pid = None, None
 
 
-def _steal_limit():
-    setting = os.environ.get("TAPEGRAD_STEAL_LIMIT", "").strip()
-    if not setting:
-        return 0.08
-    try:
-        return float(setting)
-    except ValueError:
-        raise ValueError("TAPEGRAD_STEAL_LIMIT must be a number (a share of CPU time, 0.08 by "
-                         f"default; 1 never stops splitting), got {setting!r}") from None
-
-
-# Applies only while no helper processes run (nodes/warm.py). With them, splitting won at
-# any steal share: ``benchmarks.steal``, 8 minutes at e44c271 (517 rounds), tapegrad /
-# PyTorch in rounds over 8% steal 1.18x always split against 1.41x with this limit
-# (1.64x without helpers); under 3%, 1.16x against 1.17x.
-STEAL_LIMIT = _steal_limit()
-STEAL_WINDOW = 0.25  # seconds between readings of /proc/stat (a reading took 31 us here)
-_clock = time.monotonic
-
-
-def _stat_ticks():
-    """(stolen, total) CPU ticks since boot from Linux's /proc/stat, or None."""
-    try:
-        with open("/proc/stat") as stat:
-            fields = stat.readline().split()
-    except OSError:
-        return None
-    if len(fields) < 9 or fields[0] != "cpu":
-        return None
-    ticks = [int(value) for value in fields[1:9]]  # user nice system idle iowait irq softirq steal
-    return ticks[7], sum(ticks)
-
-
-class _Steal:
-    """Whether the hypervisor took more than STEAL_LIMIT of this VM's CPU time since the
-    last reading, read at most every STEAL_WINDOW seconds; always False off Linux.
-
-    Measured on this project's 2-core VM, a training step of the benchmarks' CNN in
-    rounds of five, alternating with PyTorch for 15 minutes (1273 rounds): always split,
-    median 27.9 ms and 90th percentile 44.3; never split (OpenBLAS on two threads), 35.9
-    and 38.8; PyTorch 21.5 and 24.0. The split's slow rounds (over 1.5x its median, 13%
-    of them) had a median steal share of 12%, the others 2%. Then tapegrad / PyTorch,
-    median (90th percentile) of rounds, 10 minutes (639 rounds): always split 1.28x
-    (2.01x); this limit at 5%, 1.30x (1.79x); at 8%, 1.26x (1.81x). By the rounds' own
-    steal share: under 2%, 1.19x for all three; 4-6%, 1.40x, 1.64x, 1.43x (at 5% the
-    limit stopped splitting where splitting still paid); 8-12%, 1.84x, 1.72x, 1.74x;
-    over 12%, 2.19x, 1.54x, 1.63x. An earlier 12-minute run agreed: a 5% limit lost at
-    4-6% steal (1.64x against 1.45x) and won above 8%.
-    These were measured before the helper processes (``nodes/warm.py``); with them the
-    limit is not applied. ``python -m benchmarks.steal`` compares the step as shipped
-    with the step without helpers, with and without this limit.
-    """
-
-    __slots__ = ("checked", "ticks", "busy", "readings", "busy_readings")
-
-    def __init__(self):
-        self.checked, self.ticks, self.busy = float("-inf"), None, False
-        self.readings = self.busy_readings = 0  # compared readings, and how many were busy
-
-    def __call__(self):
-        now = _clock()
-        if now - self.checked >= STEAL_WINDOW:
-            ticks = _stat_ticks()
-            if ticks is None:  # nothing to read: never look again
-                self.checked = float("inf")
-                return self.busy
-            if self.ticks is not None and ticks[1] > self.ticks[1]:
-                self.busy = (ticks[0] - self.ticks[0]) / (ticks[1] - self.ticks[1]) > STEAL_LIMIT
-                self.readings += 1
-                self.busy_readings += self.busy
-            self.checked, self.ticks = now, ticks
-        return self.busy
-
-
-host_busy = _Steal()
-
-
 def over_batch(work, batch, elements):
     """Run ``work(start, stop)`` over ``range(batch)``, in contiguous parts on several threads.
 
@@ -158,12 +76,6 @@ def over_batch(work, batch, elements):
         _pool = ThreadPoolExecutor(THREADS - 1, thread_name_prefix="tapegrad")
         _pool_pid = os.getpid()
     bounds = [batch * k // parts for k in range(parts + 1)]
-    # with helpers running, splitting won on a busy host too (see STEAL_LIMIT)
-    if not warm.poke(THREADS) and host_busy():  # the same parts, one after another (see _Steal)
-        with single_threaded_blas():
-            for k in range(parts):
-                work(bounds[k], bounds[k + 1])
-        return
     with single_threaded_blas():
         futures = [_pool.submit(work, bounds[k], bounds[k + 1]) for k in range(1, parts)]
         try:
