@@ -4,7 +4,7 @@ import numpy as np
 
 from . import kernels
 from .base import Node
-from .geometry import batched_input, check_params, output_size, spatial_params, windows
+from .geometry import check_params, conv_inputs, output_size, spatial_params, windows
 
 
 class ConvolutionNode(Node):
@@ -71,39 +71,19 @@ class ConvolutionNode(Node):
         return windows(self.x_pad, self.w.shape[2:], self.strides, self.out_shape[2:])
 
     def _prepare(self, x, w, bias):
-        """Check the shapes (errors name the rule and the fix) and set the geometry."""
-        x, spatial, axes = batched_input(x, self.name)
-        w = np.asarray(w)
-        layout = "(K, C, F)" if spatial == 1 else "(K, C, Fh, Fw)"
-        if w.ndim != x.ndim:
-            raise ValueError(f"conv filters for a {spatial}-D input of shape {x.shape} must "
-                             f"have shape {layout}, got {w.shape}")
-        if x.shape[1] == 0 or 0 in w.shape:
-            raise ValueError(f"conv: the input {x.shape} and the filters {w.shape} {layout} need "
-                             "at least one channel, one filter and a kernel of at least 1x1")
-        if w.shape[1] != x.shape[1]:
-            raise ValueError(f"the input of shape {x.shape} has {x.shape[1]} channels but the conv "
-                             f"filters of shape {w.shape} expect {w.shape[1]}; make the filters' "
-                             "second dimension equal the input's channels")
-        dtype = np.result_type(x.dtype, w.dtype)
-        if bias is not None:
-            bias = np.asarray(bias)
-            if bias.shape != (w.shape[0],):
-                raise ValueError(f"the conv bias must have shape ({w.shape[0]},), one number per "
-                                 f"filter of the filters of shape {w.shape}, got shape {bias.shape}")
-            dtype = np.result_type(dtype, bias.dtype)
-            bias = bias.astype(dtype, copy=False)
+        """Check the inputs (``conv_inputs``), set the geometry; a 1-D input as height 1."""
+        x, w, bias, spatial, axes = conv_inputs(x, w, bias, self.name)
         stride = spatial_params(self.stride, "stride", spatial, self.name)
         padding = spatial_params(self.padding, "padding", spatial, self.name)
         sizes = tuple(output_size(axis, size, kernel, s, p, self.floor) for axis, size, kernel, s, p
                       in zip(axes, x.shape[2:], w.shape[2:], stride, padding))
         self.spatial, self.inputs = spatial, 2 if bias is None else 3
-        if spatial == 1:  # a 1-D signal is an image of height 1
+        if spatial == 1:
             x, w = x[:, :, None, :], w[:, :, None, :]
             stride, padding, sizes = (1,) + stride, (0,) + padding, (1,) + sizes
         self.strides, self.pads = stride, padding
         self.out_shape = (x.shape[0], w.shape[0]) + sizes
-        return x.astype(dtype, copy=False), w.astype(dtype, copy=False), bias
+        return x, w, bias
 
     def _finish(self, array):
         """Drop the height-1 axis of a 1-D result."""

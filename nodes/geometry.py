@@ -17,16 +17,6 @@ def windows(x, kernel, stride, sizes):
     return every[:, :, :Sh * (Ho - 1) + 1:Sh, :Sw * (Wo - 1) + 1:Sw]
 
 
-def as_2d(spatial, x, *pairs):
-    """A 1-D input (N, C, L) as an image of height 1, (N, C, 1, L), and each (kernel,
-    stride, padding, ...) tuple with a height of 1 or 0 put in front; 2-D inputs as
-    they are."""
-    if spatial == 2:
-        return (x,) + pairs
-    return (x[:, :, None, :],) + tuple((first,) + pair for first, pair in pairs)
-
-
-
 def spatial_params(value, what, ndim, node_name):
     """``value`` (an int, or one int per spatial axis) as a tuple of ``ndim`` ints."""
     if isinstance(value, (int, np.integer)):
@@ -71,6 +61,33 @@ def batched_input(x, node_name):
                          "batch axis with x[None] for a single example")
     spatial = x.ndim - 2
     return x, spatial, ("length",) if spatial == 1 else ("height", "width")
+
+
+def conv_inputs(x, w, bias, node_name):
+    """x, w and bias as arrays of one dtype, checked against each other (errors name the
+    rule and the fix); the number of spatial axes and their names."""
+    x, spatial, axes = batched_input(x, node_name)
+    w = np.asarray(w)
+    layout = "(K, C, F)" if spatial == 1 else "(K, C, Fh, Fw)"
+    if w.ndim != x.ndim:
+        raise ValueError(f"conv filters for a {spatial}-D input of shape {x.shape} must "
+                         f"have shape {layout}, got {w.shape}")
+    if x.shape[1] == 0 or 0 in w.shape:
+        raise ValueError(f"conv: the input {x.shape} and the filters {w.shape} {layout} need "
+                         "at least one channel, one filter and a kernel of at least 1x1")
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(f"the input of shape {x.shape} has {x.shape[1]} channels but the conv "
+                         f"filters of shape {w.shape} expect {w.shape[1]}; make the filters' "
+                         "second dimension equal the input's channels")
+    dtype = np.result_type(x.dtype, w.dtype)
+    if bias is not None:
+        bias = np.asarray(bias)
+        if bias.shape != (w.shape[0],):
+            raise ValueError(f"the conv bias must have shape ({w.shape[0]},), one number per "
+                             f"filter of the filters of shape {w.shape}, got shape {bias.shape}")
+        dtype = np.result_type(dtype, bias.dtype)
+        bias = bias.astype(dtype, copy=False)
+    return x.astype(dtype, copy=False), w.astype(dtype, copy=False), bias, spatial, axes
 
 
 def _fmt(number):
