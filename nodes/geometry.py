@@ -73,7 +73,7 @@ def conv_inputs(x, w, bias, node_name):
         raise ValueError(f"conv filters for a {spatial}-D input of shape {x.shape} must "
                          f"have shape {layout}, got {w.shape}")
     if x.shape[1] == 0 or 0 in w.shape:
-        raise ValueError(f"conv: the input {x.shape} and the filters {w.shape} {layout} need "
+        raise ValueError(f"the input {x.shape} and the conv filters {w.shape} {layout} need "
                          "at least one channel, one filter and a kernel of at least 1x1")
     if w.shape[1] != x.shape[1]:
         raise ValueError(f"the input of shape {x.shape} has {x.shape[1]} channels but the conv "

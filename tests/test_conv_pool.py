@@ -286,8 +286,9 @@ def test_released_after_backward():
 # ---------------------------------------------------------------- output size and errors
 
 def conv_error(x_shape, w_shape, **kwargs):
+    conv = F.conv1d if len(x_shape) == 3 else F.conv2d
     with pytest.raises(ValueError) as info:
-        F.conv2d(np.zeros(x_shape), np.zeros(w_shape), **kwargs)
+        conv(np.zeros(x_shape), np.zeros(w_shape), **kwargs)
     return str(info.value)
 
 
@@ -329,6 +330,27 @@ def test_pool_output_size_error():
 def test_channel_mismatch():
     message = conv_error((1, 3, 5, 5), (2, 4, 3, 3))
     assert "conv" in message and "3 channels" in message and "(2, 4, 3, 3)" in message
+
+
+@pytest.mark.parametrize("x_shape, w_shape", [
+    ((1, 0, 5, 5), (2, 0, 3, 3)),   # no input channels
+    ((1, 1, 5, 5), (0, 1, 3, 3)),   # no filters
+    ((1, 1, 5, 5), (2, 1, 0, 0)),   # a 0x0 kernel
+    ((1, 1, 5, 5), (2, 1, 3, 0)),   # a kernel of width 0
+    ((2, 0, 7), (3, 0, 2)),         # 1-D, no channels
+])
+def test_empty_channels_filters_or_kernel_are_named(x_shape, w_shape):
+    """Not a ZeroDivisionError from deep inside: the node, both shapes and the rule."""
+    message = conv_error(x_shape, w_shape)
+    assert "conv" in message and str(x_shape) in message and str(w_shape) in message
+    assert "at least one channel, one filter and a kernel of at least 1x1" in message
+
+
+@pytest.mark.parametrize("kernel_size", [0, (1, 0), (0, 2)])
+def test_a_zero_pooling_window_is_named(kernel_size):
+    for make in (nodes.MaxPoolNode, nodes.AvgPoolNode):
+        with pytest.raises(ValueError, match=r"pool: kernel_size must be at least 1"):
+            autograd.apply(make(kernel_size), autograd.Tensor(np.zeros((1, 1, 4, 4))))
 
 
 def test_kernel_larger_than_padded_input():
