@@ -53,7 +53,7 @@ class MaxNode(Node):
     so it sends no gradient to either input (PyTorch's relu gives a NaN input none too).
     """
     name, symbol = "max", "max"
-    rules = ("dx = [x >= y] · dz", "dy = [x < y] · dz")
+    rules = ("dx = [x >= y] * dz", "dy = [x < y] * dz")
     saved = ("x_wins", "y_wins", "fast")
     __slots__ = saved
 
