@@ -86,13 +86,13 @@ def compare_with_torch(torch, ours, theirs, *arrays, seed=0, atol=1e-9, rtol=1e-
 def split_work_between_threads(monkeypatch, threads=3, large=None):
     """Make every job split between ``threads`` threads (``large``: elementwise passes
     from that many elements); returns the list of the parts handed to the pool."""
-    from nodes.kernels import threads as parallel
-    monkeypatch.setattr(parallel, "THREADS", threads)
-    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
+    from nodes.kernels import threads as pool
+    monkeypatch.setattr(pool, "THREADS", threads)
+    monkeypatch.setattr(pool, "MIN_ELEMENTS", 0)
     if large is not None:
-        monkeypatch.setattr(parallel, "LARGE", large)
+        monkeypatch.setattr(pool, "LARGE", large)
     calls = []
-    real_submit = parallel.ThreadPoolExecutor.submit
-    monkeypatch.setattr(parallel.ThreadPoolExecutor, "submit",
+    real_submit = pool.ThreadPoolExecutor.submit
+    monkeypatch.setattr(pool.ThreadPoolExecutor, "submit",
                         lambda self, *a: calls.append(a) or real_submit(self, *a))
     return calls

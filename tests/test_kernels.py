@@ -223,8 +223,8 @@ def test_conv_reads_a_strided_input_as_it_is(monkeypatch, split):
 
 def test_splitting_the_batch_between_threads_gives_the_same_result(monkeypatch):
     """TAPEGRAD_NUM_THREADS > 1 runs parts of the batch on a thread pool; same numbers."""
-    from nodes.kernels import threads as parallel
-    monkeypatch.setattr(parallel, "THREADS", 1)
+    from nodes.kernels import threads
+    monkeypatch.setattr(threads, "THREADS", 1)
     rng = np.random.default_rng(3)
     x, w = rng.standard_normal((5, 3, 9, 8)), rng.standard_normal((4, 3, 3, 2))
     dz_conv = rng.standard_normal((5, 4, 5, 5))
@@ -249,33 +249,33 @@ def test_splitting_the_batch_between_threads_gives_the_same_result(monkeypatch):
 
 
 def test_the_parts_run_on_a_single_threaded_blas_and_restore_it(monkeypatch):
-    from nodes.kernels import threads as parallel
-    blas = parallel._openblas()
+    from nodes.kernels import threads
+    blas = threads._openblas()
     if blas is None:
         pytest.skip("NumPy is not linked with OpenBLAS here")
     get, set_ = blas
     before = get()
     seen = []
-    monkeypatch.setattr(parallel, "THREADS", 2)
-    parallel.over_batch(lambda start, stop: seen.append(get()), 4, parallel.MIN_ELEMENTS)
+    monkeypatch.setattr(threads, "THREADS", 2)
+    threads.over_batch(lambda start, stop: seen.append(get()), 4, threads.MIN_ELEMENTS)
     assert seen == [1, 1]
     assert get() == before
     set_(3)  # a count other than 1 is restored exactly, even when a part fails
     try:
         with pytest.raises(ZeroDivisionError):
-            parallel.over_batch(lambda start, stop: 1 / 0, 4, parallel.MIN_ELEMENTS)
+            threads.over_batch(lambda start, stop: 1 / 0, 4, threads.MIN_ELEMENTS)
         assert get() == 3
     finally:
         set_(before)
 
 
 def test_thread_count_setting(monkeypatch):
-    from nodes.kernels import threads as parallel
+    from nodes.kernels import threads
     monkeypatch.setenv("TAPEGRAD_NUM_THREADS", "3")
-    assert parallel._thread_count() == 3
+    assert threads._thread_count() == 3
     monkeypatch.setenv("TAPEGRAD_NUM_THREADS", "")
-    assert parallel._thread_count() == min(parallel.MAX_DEFAULT_THREADS,
-                                           parallel._default_threads())
+    assert threads._thread_count() == min(threads.MAX_DEFAULT_THREADS,
+                                           threads._default_threads())
     monkeypatch.setenv("TAPEGRAD_NUM_THREADS", "two")
     with pytest.raises(ValueError, match="TAPEGRAD_NUM_THREADS must be a whole number"):
-        parallel._thread_count()
+        threads._thread_count()
