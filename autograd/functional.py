@@ -10,6 +10,7 @@ import numbers
 import numpy as np
 
 import nodes
+from nodes.base import normalize_axis
 
 from .tape import apply
 from .tensor import Tensor, maximum
@@ -93,6 +94,9 @@ def log_softmax(x, axis=-1):
 
 def softmax(x, axis=-1):
     """exp(x) / Σ exp(x) along axis, computed as exp(log_softmax(x))."""
+    x = _as_tensor(x)
+    if x.ndim:  # a 0-d input is log_softmax's error
+        normalize_axis("softmax", axis, x.shape)  # here, so a bad axis names softmax
     return log_softmax(x, axis).exp()
 
 
@@ -184,8 +188,4 @@ def linear(x, w, b=None):
 
 def flatten(x, start_axis=1):
     """x reshaped to x.shape[:start_axis] + (-1,): (N, C, H, W) becomes (N, C·H·W)."""
-    x = _as_tensor(x)
-    if not -x.ndim <= start_axis < max(x.ndim, 1):
-        raise ValueError(f"flatten: start_axis {start_axis} is out of range for an input of "
-                         f"shape {x.shape}")
-    return x.reshape(x.shape[:start_axis] + (-1,))
+    return _as_tensor(x).flatten(start_axis)

@@ -17,7 +17,9 @@ from collections import namedtuple
 
 import numpy as np
 
-from .tensor import Tensor, as_array_like
+from nodes.base import AxisError, Node
+
+from .tensor import REAL_KINDS, Tensor, as_array_like, dtype_error
 
 _sequence = itertools.count()
 
@@ -134,19 +136,23 @@ def _non_finite(array):
 
 # ---------------------------------------------------------------- forward: apply
 
-def _lift(inputs):
+def _lift(inputs, node):
     """The inputs as tensors; Python numbers take the dtype of the floating tensors."""
     like = None
     for value in inputs:
         if isinstance(value, Tensor) and value.data.dtype.kind == "f":
             like = value.data.dtype
             break
-    return tuple(value if isinstance(value, Tensor) else Tensor._wrap(as_array_like(value, like), False)
+    return tuple(value if isinstance(value, Tensor)
+                 else Tensor._wrap(as_array_like(value, like, node.name), False)
                  for value in inputs)
 
 
 _new_tensor = Tensor.__new__
-_ndarray, _asarray = np.ndarray, np.asarray  # module globals: read faster than np.ndarray
+_ndarray, _asarray, _generic = np.ndarray, np.asarray, np.generic  # faster than np.ndarray
+# Checking a dtype by identity first saves half the time of reading ``dtype.kind``, once
+# per node and per gradient, for the two dtypes nearly every array has.
+_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
 
 # Every node keeps a tuple ``needs_input_grad``; nodes share one tuple per pattern, as
 # every object a node keeps alive is one more for the cyclic garbage collector to
@@ -161,6 +167,50 @@ def _shape_error(node, inputs, error):
     return ValueError(f"{node.name}: cannot apply to inputs of shapes {shapes}: {error}")
 
 
+def _what(value):
+    """A short description of a value a user's node gave back, for error messages."""
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype} and shape {value.shape}"
+    if isinstance(value, (list, tuple)):
+        kinds = sorted({type(item).__name__ for item in value})
+        return f"a {type(value).__name__} of {len(value)} ({', '.join(kinds) or 'nothing'})"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def _not_a_node(node):
+    if isinstance(node, type):
+        got = f"the class {node.__name__} itself"
+        hint = f"pass an instance: apply({node.__name__}(), ...)"
+    else:
+        got = f"{type(node).__name__} {getattr(node, '__name__', None) or _what(node)}"
+        hint = ("subclass nodes.Node with forwardPass and backwardPass, and pass an instance: "
+                "apply(MyNode(), x)")
+    return TypeError(f"apply expects a nodes.Node instance, got {got}; {hint}")
+
+
+def _real_array(node, value, what):
+    """``value`` as an array of real numbers, or a TypeError naming the node and ``what``.
+
+    Checks what a node gives back, its output and its gradients, at the boundary: NumPy
+    arrays, NumPy scalars and Python numbers are accepted (NumPy gives 0-d results as
+    scalars, and the course's scalar nodes return Python floats); a list would otherwise
+    become a stacked array, None a 0-d object array, and a complex gradient would lose
+    its imaginary part when added to a real one.
+    """
+    if isinstance(value, (np.ndarray, np.generic, int, float)):
+        value = np.asarray(value)  # subclasses (np.matrix, masked arrays) become plain arrays
+        if value.dtype.kind in REAL_KINDS:
+            return value
+    if isinstance(value, (np.ndarray, complex)) and np.asarray(value).dtype.kind == "c":
+        rule = "tapegrad's gradients are real, so complex numbers are not supported"
+    else:
+        rule = "it must be one NumPy array of real numbers (float, int or bool)"
+    raise TypeError(f"{type(node).__name__} ({_describe(node)}): {what} {_what(value)}; {rule}")
+
+
 def apply(node, *inputs):
     """Run ``node.forwardPass`` on the inputs' arrays and record it on the tape.
 
@@ -173,25 +223,40 @@ def apply(node, *inputs):
     # ``needs_input_grad`` is set before forwardPass, so a node saves only what the gradients
     # that will be asked for need (ReLU keeps one mask, not two); all False when nothing
     # will be recorded, so under no_grad a node need not save anything.
+    if not isinstance(node, Node):
+        raise _not_a_node(node)
     if len(inputs) == 2 and isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor):
         x, y = inputs
         flags = _PAIRS[x._requires_grad][y._requires_grad] if state.grad_enabled else _NEITHER
         node.needs_input_grad = flags
         try:
             out = node.forwardPass(x.data, y.data)
+        except AxisError:
+            raise  # it names the op, the axis and the shape already
         except ValueError as error:
             raise _shape_error(node, inputs, error) from error
     else:
-        inputs = _lift(inputs)
+        inputs = _lift(inputs, node)
         flags = tuple([t._requires_grad and state.grad_enabled for t in inputs])
         flags = node.needs_input_grad = _shared_flags.setdefault(flags, flags)
         try:
             out = node.forwardPass(*[t.data for t in inputs])
+        except AxisError:
+            raise  # it names the op, the axis and the shape already
         except ValueError as error:
             raise _shape_error(node, inputs, error) from error
     if type(out) is not _ndarray:
-        out = _asarray(out)  # NumPy gives 0-d results as scalars
+        if isinstance(out, _generic):
+            out = _asarray(out)  # NumPy gives 0-d results as scalars
+        else:
+            out = _real_array(node, out, "forwardPass returned")
     requires_grad = True in flags
+    dtype = out.dtype
+    if dtype is not _FLOAT32 and dtype is not _FLOAT64 and dtype.kind != "f":
+        out = _real_array(node, out, "forwardPass returned")
+        # An int or bool output takes no gradient, as in PyTorch: a user node's argmax,
+        # say, is a constant to the graph. (Only float tensors can require a gradient.)
+        requires_grad = False
     result = _new_tensor(Tensor)  # Tensor._wrap, inlined
     result.data = out
     result.grad = None
@@ -288,6 +353,11 @@ def _check_grads(node, grads):
                          f"{', '.join(str(t.shape) for t in node._inputs)}; return one per input")
 
 
+def _check_grad(node, position, grad):
+    """One gradient from ``backwardPass`` as a real array (see ``_real_array``), or a TypeError."""
+    return _real_array(node, grad, f"backwardPass returned, as the gradient for input {position},")
+
+
 def _released_error(node):
     return RuntimeError(
         f"Trying to backpropagate through {_describe(node)} a second time: the arrays it "
@@ -308,7 +378,10 @@ def _initial_grad(root, grad):
                 f"{root.shape}: reduce it first (y.sum().backward()) or pass grad= an array "
                 f"of shape {root.shape}")
         return np.ones_like(root.data)
-    grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.data.dtype)
+    grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+    if grad.dtype.kind not in REAL_KINDS:  # before the cast, which would drop an imaginary part
+        raise dtype_error(grad.dtype, "backward(grad=...)")
+    grad = grad.astype(root.data.dtype, copy=False)
     if grad.shape != root.shape:
         raise ValueError(f"backward(grad=...): the gradient has shape {grad.shape} but the "
                          f"output has shape {root.shape}; they must match")
@@ -371,8 +444,11 @@ def backprop(root, grad=None, retain_graph=False):
             if g is None or not tensor._requires_grad:
                 sent.append(None)
                 continue
-            if type(g) is not np.ndarray:
-                g = np.asarray(g)
+            if type(g) is not _ndarray:
+                g = _asarray(g) if isinstance(g, _generic) else _check_grad(node, position, g)
+            dtype = g.dtype
+            if dtype is not _FLOAT32 and dtype is not _FLOAT64 and dtype.kind not in REAL_KINDS:
+                g = _check_grad(node, position, g)
             shape = tensor.data.shape
             if g.shape != shape:
                 g = unbroadcast(g, shape, node, position)

@@ -5,31 +5,57 @@ import weakref
 import numpy as np
 
 import nodes
+from nodes.base import normalize_axis, normalize_axes
 
 DEFAULT_FLOAT = np.float32
 
 
-def as_array_like(value, like=None):
-    """An array for ``value``; Python numbers take the dtype ``like`` when it is given."""
+# The dtype kinds a tensor may hold: bool, signed and unsigned int, float. Object, string,
+# bytes, datetime, timedelta and structured (void) arrays are not numbers, and complex
+# numbers are refused because every gradient in tapegrad is real: NumPy would silently
+# drop an imaginary part when a complex gradient meets a real tensor.
+REAL_KINDS = "biuf"
+
+
+def dtype_error(dtype, where):
+    """The TypeError for data of ``dtype`` that a tensor cannot hold, naming ``where``."""
+    if dtype.kind == "c":
+        return TypeError(f"{where}: complex data (dtype {dtype}) is not supported: tapegrad's "
+                         "gradients are real; keep the real and imaginary parts as two float "
+                         "tensors (z.real, z.imag)")
+    return TypeError(f"{where}: cannot make a tensor of dtype {dtype}: tensors hold float, int "
+                     "or bool numbers (only float tensors can require a gradient); convert the "
+                     "data first, e.g. np.asarray(data, dtype=np.float32)")
+
+
+def as_array_like(value, like=None, where="Tensor"):
+    """An array for ``value``; Python numbers take the dtype ``like`` when it is given.
+
+    This and ``Tensor()`` are where outside data becomes the arrays the nodes see, so both
+    refuse what a tensor cannot hold (see ``REAL_KINDS``), naming ``where``.
+    """
     if isinstance(value, np.ndarray):
+        if value.dtype.kind not in REAL_KINDS:
+            raise dtype_error(value.dtype, where)
         return value
     if isinstance(value, np.generic):
+        if value.dtype.kind not in REAL_KINDS:
+            raise dtype_error(value.dtype, where)
         return np.asarray(value)
     if like is not None and type(value) in (int, float):
         return np.asarray(value, dtype=like)
-    return _from_python(value)
+    return _from_python(value, where)
 
 
-def _from_python(value):
+def _from_python(value, where="Tensor"):
     """Python data as PyTorch reads it: floats become float32, ints int64, bools bool."""
     array = np.asarray(value)
     if array.dtype == np.float64:
         return array.astype(DEFAULT_FLOAT)
     if array.dtype.kind == "i":
         return array.astype(np.int64, copy=False)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"Tensor: cannot make a numeric tensor from {type(value).__name__} "
-                        f"data (NumPy reads it as dtype {array.dtype})")
+    if array.dtype.kind not in REAL_KINDS:
+        raise dtype_error(array.dtype, f"{where} (from {type(value).__name__} data)")
     return array
 
 
@@ -59,11 +85,15 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         if isinstance(data, (np.ndarray, np.generic)):
+            if data.dtype.kind == "c":  # a real dtype= would drop the imaginary part silently
+                raise dtype_error(data.dtype, "Tensor")
             array = np.array(data, dtype=dtype)
         else:
             array = _from_python(data)
             if dtype is not None:
                 array = array.astype(dtype)
+        if array.dtype.kind not in REAL_KINDS:  # the data's dtype, or the one asked for
+            raise dtype_error(array.dtype, "Tensor")
         self.data = array
         self.grad = None
         self._node = None
@@ -165,7 +195,7 @@ class Tensor:
         return apply(nodes.AdditionNode(), other, self)
 
     def __sub__(self, other):
-        return apply(nodes.AdditionNode(), self, -_lift_one(other, self))
+        return apply(nodes.AdditionNode(), self, -_lift_one(other, self, "sub"))
 
     def __rsub__(self, other):
         return apply(nodes.AdditionNode(), other, -self)
@@ -177,7 +207,7 @@ class Tensor:
         return apply(nodes.MultiplicationNode(), other, self)
 
     def __truediv__(self, other):
-        return self * _lift_one(other, self) ** -1
+        return self * _lift_one(other, self, "div") ** -1
 
     def __rtruediv__(self, other):
         return apply(nodes.MultiplicationNode(), other, self ** -1)
@@ -188,7 +218,7 @@ class Tensor:
         return apply(nodes.PowerNode(np.asarray(exponent).item()), self)
 
     def __rpow__(self, base):
-        return (self * _lift_one(base, self).log()).exp()
+        return (self * _lift_one(base, self, "pow").log()).exp()
 
     def __matmul__(self, other):
         return apply(nodes.MatMulNode(), self, other)
@@ -230,11 +260,13 @@ class Tensor:
         return apply(nodes.SumNode(axis, keepdims), self)
 
     def mean(self, axis=None, keepdims=False):
-        total = self.sum(axis, keepdims)
-        count = self.data.size // max(total.data.size, 1) if self.data.size else 0
+        axes = normalize_axes("mean", axis, self.shape)
+        count = 1
+        for a in axes:
+            count *= self.shape[a]
         if count == 0:
             raise ValueError(f"mean: cannot average over an empty axis of shape {self.shape}")
-        return total * (1.0 / count)
+        return self.sum(axes, keepdims) * (1.0 / count)
 
     def max(self, axis=None, keepdims=False):
         return apply(nodes.MaxReduceNode(axis, keepdims), self)
@@ -250,7 +282,9 @@ class Tensor:
         return apply(nodes.TransposeNode(axes or None), self)
 
     def flatten(self, start_axis=0):
-        return self.reshape(self.shape[:start_axis] + (-1,))
+        """Every axis from ``start_axis`` on becomes one; a 0-d tensor becomes shape (1,)."""
+        start = normalize_axis("flatten", start_axis, self.shape or (1,))
+        return self.reshape(self.shape[:start] + (-1,))
 
     # ------------------------------------------------------------ elementwise functions
     def exp(self):
@@ -270,12 +304,12 @@ class Tensor:
         return apply(nodes.MaxNode(), 0.0, self)
 
 
-def _lift_one(value, like):
+def _lift_one(value, like, op):
     """``value`` as a tensor, Python numbers taking ``like``'s floating dtype."""
     if isinstance(value, Tensor):
         return value
     dtype = like.data.dtype if like.data.dtype.kind == "f" else None
-    return Tensor._wrap(as_array_like(value, dtype), False)
+    return Tensor._wrap(as_array_like(value, dtype, op), False)
 
 
 def tensor(data, requires_grad=False, dtype=None, name=None):

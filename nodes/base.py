@@ -12,7 +12,8 @@ class Node:
     output and returns a tuple with one gradient per input (``None`` for an input
     that takes none). Broadcasting is undone by the engine, not here.
 
-    Fixed parameters (axis, stride, padding, exponent) go to ``__init__``.
+    Fixed parameters (axis, stride, padding, exponent) go to ``__init__``. A node that
+    takes axes checks them with ``normalize_axes`` (or ``normalize_axis`` for one), below.
 
     Class attributes read by the engine and the views:
       name     short lowercase name used in errors, diagrams and the step-through
@@ -60,3 +61,64 @@ class Node:
     def __repr__(self):
         seq = getattr(self, "_seq", None)
         return f"<{type(self).__name__} {self.name}" + (f" #{seq}>" if seq is not None else ">")
+
+
+# ---------------------------------------------------------------- axes
+
+class AxisError(np.exceptions.AxisError):
+    """An axis the input does not have, or one named twice.
+
+    A subclass of NumPy's ``AxisError``, so it is both a ``ValueError`` and an
+    ``IndexError``; the engine passes it on unchanged (it already names the op).
+    """
+
+
+def _dimensions(ndim):
+    return f"{ndim} dimension" + ("" if ndim == 1 else "s")
+
+
+def _checked_axis(op, axis, given, shape, kinds="an int"):
+    """``axis`` as a non-negative int, or an error naming ``op`` and the input's shape."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be {kinds}, got {given!r}")
+    ndim = len(shape)
+    if -ndim <= axis < ndim:
+        return int(axis) % ndim
+    where = f"for a tensor of {_dimensions(ndim)} (shape {shape})"
+    if ndim == 0:
+        raise AxisError(f"{op}: axis {axis} is out of range {where}: a 0-d tensor has no axes; "
+                        "use axis=None")
+    raise AxisError(f"{op}: axis {axis} is out of range {where}; use an axis from {-ndim} to "
+                    f"{ndim - 1}")
+
+
+def normalize_axis(op, axis, shape):
+    """One axis of an input of ``shape`` as a non-negative int; negative axes count from the end.
+
+    An axis out of range raises ``AxisError`` naming ``op``, the axis and the shape: NumPy
+    and PyTorch refuse it too, and wrapping it around would compute over the wrong axis.
+    """
+    return _checked_axis(op, axis, axis, shape)
+
+
+_SEVERAL = "None, an int or a tuple of ints"
+
+
+def normalize_axes(op, axis, shape):
+    """``axis`` (None for every axis, an int, or a tuple or list of ints) as a sorted tuple.
+
+    Every node that takes axes calls this, so each refuses the same inputs with the same
+    message: an axis out of range, or one named twice (``(0, -2)`` on a 2-D input names
+    axis 0 twice), raises ``AxisError`` naming ``op``.
+    """
+    if axis is None:
+        return tuple(range(len(shape)))
+    if isinstance(axis, (tuple, list)):
+        axes = [_checked_axis(op, a, axis, shape, _SEVERAL) for a in axis]
+    else:
+        axes = [_checked_axis(op, axis, axis, shape, _SEVERAL)]
+    if len(set(axes)) != len(axes):
+        twice = next(a for a in axes if axes.count(a) > 1)
+        raise AxisError(f"{op}: axis {tuple(axis)} names axis {twice} twice for a tensor of "
+                        f"shape {shape}; name each axis once")
+    return tuple(sorted(axes))

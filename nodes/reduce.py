@@ -2,15 +2,7 @@
 
 import numpy as np
 
-from .base import Node
-
-
-def _axes(axis, ndim):
-    """The reduced axes as a sorted tuple of non-negative ints."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
-    return tuple(sorted(a % ndim if ndim else a for a in axes))
+from .base import Node, normalize_axes
 
 
 class SumNode(Node):
@@ -25,7 +17,7 @@ class SumNode(Node):
     def forwardPass(self, x):
         x = np.asarray(x)
         self.input_shape = x.shape
-        self.axes = _axes(self.axis, x.ndim)
+        self.axes = normalize_axes(self.name, self.axis, x.shape)
         return np.sum(x, axis=self.axes, keepdims=self.keepdims)
 
     def backwardPass(self, dz):
@@ -46,10 +38,10 @@ class MaxReduceNode(Node):
 
     def forwardPass(self, x):
         x = np.asarray(x)
+        self.axes = normalize_axes(self.name, self.axis, x.shape)
         if x.size == 0:
             raise ValueError(f"amax: cannot take the maximum of an empty array of shape {x.shape}")
         self.x = x
-        self.axes = _axes(self.axis, x.ndim)
         return np.max(x, axis=self.axes, keepdims=self.keepdims)
 
     def backwardPass(self, dz):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .base import Node
+from .base import Node, normalize_axis
 
 
 class LogSoftmaxNode(Node):
@@ -24,9 +24,7 @@ class LogSoftmaxNode(Node):
         if x.ndim == 0:
             raise ValueError("log_softmax needs at least one axis to normalise over, got a "
                              "0-d input")
-        if not -x.ndim <= self.axis < x.ndim:
-            raise ValueError(f"log_softmax over axis {self.axis}, but the input of shape "
-                             f"{x.shape} has {x.ndim} axes")
+        normalize_axis(self.name, self.axis, x.shape)
         if x.dtype.kind != "f":
             x = x.astype(np.float32)
         shifted = x - np.max(x, axis=self.axis, keepdims=True)
