@@ -1,10 +1,14 @@
-"""Measurements that need a process of their own: peak memory of one framework alone.
+"""Measurements that need a process of their own.
 
     python -m benchmarks.child train ours|torch --steps 200 --batch 64
     python -m benchmarks.child chain ours|torch --nodes 1000000
+    python -m benchmarks.child neighbour alone|after --steps 30 --batch 64 --tapegrad-steps 20
 
-Prints one JSON object on stdout. Only the named framework is imported, so the peak
-resident set size (VmHWM) is that framework's own.
+Prints one JSON object on stdout. ``train`` and ``chain`` import the named framework
+only, so the peak resident set size (VmHWM) is that framework's own; they pin both
+frameworks' threads as ``benchmarks.run`` does. ``neighbour`` times PyTorch's training
+step as a user has it (no thread settings): in a process that imports PyTorch alone, or
+``after`` tapegrad has trained in the same process.
 """
 
 import argparse
@@ -12,9 +16,10 @@ import json
 import sys
 import time
 
-from .common import peak_rss_mib, pin_threads, rss_mib, start_torch
+import statistics
 
-pin_threads()
+from .common import (busy_threads, child_processes, peak_rss_mib, pin_threads, rss_mib,
+                     start_torch)
 
 
 def train(framework, steps, batch_size):
@@ -68,19 +73,66 @@ def chain(framework, nodes):
             "rss_before_mib": rss_before, "peak_rss_mib": peak, "w_grad": float(w.grad)}
 
 
+def neighbour(kind, steps, batch_size, tapegrad_steps):
+    """Median seconds of PyTorch's training step, alone or right after tapegrad's steps.
+
+    ``after``: autograd is imported beside torch (as at the top of a notebook), and
+    tapegrad trains the same CNN ``tapegrad_steps`` steps just before PyTorch's steps are
+    timed. Then, after five more of tapegrad's steps, what it left running: child
+    processes, and threads busy while the program sleeps.
+    """
+    import torch  # its own thread settings, as a user has them
+
+    from . import cnn
+    if kind == "after":
+        import autograd  # noqa: F401  (what a user who has both loaded has: allocator settings too)
+    images, labels = cnn.batch(batch_size)
+    torch.manual_seed(0)
+    theirs = cnn.torch_trainer(torch, cnn.torch_model(torch), images, labels)
+    for _ in range(3):  # PyTorch's first steps allocate and choose its kernels
+        theirs()
+    if kind == "after":
+        ours = cnn.ours_trainer(cnn.ours_model(), images, labels)
+        for _ in range(tapegrad_steps):
+            ours()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        theirs()
+        times.append(time.perf_counter() - start)
+    if kind == "after":
+        for _ in range(5):
+            ours()
+    children = child_processes()
+    busy, threads = busy_threads()
+    return {"kind": kind, "seconds_per_step": statistics.median(times), "steps": steps,
+            "child_processes": len(children), "busy_threads": busy, "threads": threads,
+            "torch_threads": torch.get_num_threads()}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.child", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("task", choices=("train", "chain"))
-    parser.add_argument("framework", choices=("ours", "torch"))
+    parser.add_argument("task", choices=("train", "chain", "neighbour"))
+    parser.add_argument("framework", choices=("ours", "torch", "alone", "after"),
+                        help="ours or torch for train and chain; alone or after for neighbour")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--nodes", type=int, default=1_000_000)
+    parser.add_argument("--tapegrad-steps", type=int, default=20,
+                        help="neighbour after: tapegrad's steps before PyTorch's are timed")
     args = parser.parse_args(argv)
-    if args.task == "train":
-        result = train(args.framework, args.steps, args.batch)
+    if (args.task == "neighbour") != (args.framework in ("alone", "after")):
+        parser.error(f"{args.task} takes " + ("alone or after" if args.task == "neighbour"
+                                             else "ours or torch") + f", not {args.framework}")
+    if args.task == "neighbour":
+        result = neighbour(args.framework, args.steps, args.batch, args.tapegrad_steps)
     else:
-        result = chain(args.framework, args.nodes)
+        pin_threads()  # before NumPy or PyTorch is imported
+        if args.task == "train":
+            result = train(args.framework, args.steps, args.batch)
+        else:
+            result = chain(args.framework, args.nodes)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 

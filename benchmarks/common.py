@@ -107,14 +107,18 @@ def cpu_ticks():
     """(stolen, total) CPU time in ticks since boot, from Linux's /proc/stat, or None.
 
     "Steal" is time a virtual CPU was ready to run but the hypervisor ran something
-    else. On a shared VM it is what makes runs noisy, and it hurts whichever side waits
-    on a sleeping thread the most, so the benchmark reports its share. Without its helper
-    processes, tapegrad reads the same figures to stop splitting work between threads
-    while the host is busy; this is its reader (imported here, not at the top: it imports
-    NumPy, see pin_threads).
+    else. On a shared VM it is what makes runs noisy, so the benchmark reports its share
+    during the run. Only the benchmark reads it: tapegrad itself never looks.
     """
-    from nodes.parallel import _stat_ticks
-    return _stat_ticks()
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None
+    ticks = [int(value) for value in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    return ticks[7], sum(ticks)
 
 
 def steal_share(before, after):
@@ -122,6 +126,40 @@ def steal_share(before, after):
     if before is None or after is None or after[1] <= before[1]:
         return None
     return (after[0] - before[0]) / (after[1] - before[1])
+
+
+def child_processes():
+    """Process ids of this process's children (Linux /proc: every thread's ``children``)."""
+    import glob
+    found = []
+    for path in glob.glob("/proc/self/task/*/children"):
+        with open(path) as children:
+            found += children.read().split()
+    return found
+
+
+def thread_cpu_seconds():
+    """{thread id: utime + stime in seconds} for every thread of this process (Linux /proc)."""
+    seconds = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        seconds[tid] = (int(fields[11]) + int(fields[12])) / tick  # fields 14, 15 of proc(5)
+    return seconds
+
+
+def busy_threads(seconds=0.5, share=0.1):
+    """(threads that used more than ``share`` of a CPU while this thread slept ``seconds``,
+    all threads): what keeps running while the program waits."""
+    before = thread_cpu_seconds()
+    time.sleep(seconds)
+    after = thread_cpu_seconds()
+    busy = sum(1 for tid, spent in after.items() if spent - before.get(tid, 0.0) > share * seconds)
+    return busy, len(after)
 
 
 def rss_mib():

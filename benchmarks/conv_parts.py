@@ -3,10 +3,10 @@
     .venv/bin/python -m benchmarks.conv_parts
 
 For each conv shape of item 1, in one process, two threads each: tapegrad's whole
-``F.conv2d(x, w, b)``; its matrix products alone, on columns already copied (in the
-node's layout, block by block with the node's own ``product``, which also adds the bias;
-the batch split between the threads as the node splits it, each on a one-thread
-OpenBLAS); and PyTorch's whole conv2d. The
+``F.conv2d(x, w, b)`` (fast kernels); its matrix products alone, on columns already
+copied (in the fast kernel's layout, block by block with the kernel's own ``product``,
+which also adds the bias; the batch split between the threads as the kernel splits it,
+each on a one-thread OpenBLAS); and PyTorch's whole conv2d. The
 products are what would be left of tapegrad's forward with a free im2col copy; compare
 them with twice PyTorch's time (the issue's target) to see how much room the copy has.
 """
@@ -22,8 +22,8 @@ def parts(torch, channels, size, filters, kernel, padding, batch=BATCH):
 
     import autograd
     from autograd import functional as F
-    from nodes.conv import _Columns
-    from nodes.parallel import over_batch
+    from nodes.kernels.conv import _Columns
+    from nodes.kernels.threads import over_batch
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, channels, size, size)).astype(np.float32)
@@ -37,7 +37,7 @@ def parts(torch, channels, size, filters, kernel, padding, batch=BATCH):
     out = np.empty((batch, filters, side, side), np.float32)
     tx, tw, tb = (torch.from_numpy(a) for a in (x, w, b))
 
-    def part(start, stop):  # the node's products, block by block, as in its forward pass
+    def part(start, stop):  # the kernel's products, block by block, as in its forward pass
         scratch = layout.product_buffer(stop - start, filters)
         for first in range(start, stop, layout.block):
             last = min(stop, first + layout.block)

@@ -1,6 +1,7 @@
-"""tapegrad beside PyTorch CPU: speed, graph overhead, memory and import time (issue 7).
+"""tapegrad beside PyTorch CPU: speed, graph overhead, memory and import time (issue 7),
+and PyTorch beside tapegrad (issue 20).
 
-    .venv/bin/python -m benchmarks.run             the full table (about two minutes)
+    .venv/bin/python -m benchmarks.run             the full table (about three minutes)
     .venv/bin/python -m benchmarks.run --quick     tiny sizes: checks that everything runs
     .venv/bin/python -m benchmarks.run --json results.json --only 1,3
 
@@ -8,16 +9,21 @@ Both frameworks run in this process with 2 threads each (NumPy's BLAS through
 OMP/OPENBLAS/MKL_NUM_THREADS, PyTorch through torch.set_num_threads); their runs
 alternate in blocks and every figure is the median of repeated runs. Peak memory is measured
 in child processes that import one framework only (benchmarks/child.py). A ratio is
-tapegrad / PyTorch: below 1 tapegrad is faster or smaller.
+tapegrad / PyTorch: below 1 tapegrad is faster or smaller. Item 7 (the neighbour) times
+PyTorch's training step in child processes with no thread settings, alone and right
+after tapegrad trained in the same process; its ratio is the second over the first.
 """
 
-from .common import pin_threads
+import os
 
+from .common import THREAD_VARIABLES, pin_threads
+
+# the thread settings the user gave, if any, for item 7's processes (which run as a user has it)
+ORIGINAL_THREADS = {k: os.environ[k] for k in THREAD_VARIABLES if k in os.environ}
 pin_threads()  # before NumPy or PyTorch start their thread pools
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -33,10 +39,12 @@ from . import common, workloads  # noqa: E402
 # VM, and with 7 the forward ratio ranged 0.70x-1.00x over ten full runs.
 FULL = dict(batch=64, pool_batch=64, train_batch=64, gemm=1024, links=20_000,
             chain_nodes=1_000_000, memory_steps=200, repeats=30, train_repeats=30,
-            chain_repeats=21, import_repeats=5)
+            chain_repeats=21, import_repeats=5, neighbour_pairs=5, neighbour_steps=30,
+            neighbour_tapegrad_steps=20)
 QUICK = dict(batch=2, pool_batch=2, train_batch=4, gemm=128, links=500,
              chain_nodes=10_000, memory_steps=10, repeats=2, train_repeats=2,
-             chain_repeats=2, import_repeats=1)
+             chain_repeats=2, import_repeats=1, neighbour_pairs=1, neighbour_steps=2,
+             neighbour_tapegrad_steps=2)
 
 CONV_SHAPES = (  # (label, channels, size, filters, kernel, padding)
     ("a", 3, 32, 16, 3, 1),
@@ -48,6 +56,22 @@ CONV_SHAPES = (  # (label, channels, size, filters, kernel, padding)
 # with more, shorter blocks a slow spell is more likely to fall on both sides.
 BLOCKS = 6
 FLAT_MIB = 5.0  # a run is flat when its second half never rises this far above its first
+
+# Issue 20: convolution and pooling no worse than "today", the ratios of the last full run
+# before it (commit 24fa2d6, 3% steal; the README's Performance table then). Runs on this
+# shared VM differ by 10-20%: a row just over its figure needs a second run before it
+# counts as worse.
+TODAY = {"conv_a_fwd": 1.41, "conv_a_fwd_bwd": 1.04, "conv_b_fwd": 1.65,
+         "conv_b_fwd_bwd": 1.88, "conv_c_fwd": 1.66, "conv_c_fwd_bwd": 0.77, "maxpool": 0.62}
+TODAY_COMMIT = "24fa2d6"
+STEP_TARGET = 1.2  # the training step, fast kernels (issue 20; issue 7 asked 1.5x)
+CHAIN_TARGET = 0.8  # graph overhead per node, forward and backward (issue 20; issue 7: 1x)
+NEIGHBOUR_TARGET = 1.1  # PyTorch's step beside tapegrad over PyTorch's step alone
+
+
+def today(key):
+    """The target of a row that must be no worse than the last run before issue 20."""
+    return TODAY[key], f"<= {TODAY[key]:.2f}x ({TODAY_COMMIT})"
 
 
 def row(key, item, label, unit, ours, torch, target=None, target_text="", note="", ratio=True):
@@ -83,9 +107,9 @@ def bench_conv(torch, sizes):
             torch_rate = phase_flops / times["torch"] / 1e9
             note = (f"{ours_rate:.1f} vs {torch_rate:.1f} GFLOP/s "
                     f"({100 * ours_rate / numpy_rate:.0f}% of NumPy's matmul)")
-            rows.append(row(f"conv_{name}_{phase.replace('+', '_')}", "1",
-                            f"conv2d {phase} ({name}) {shape}", "ms",
-                            times["ours"] * 1e3, times["torch"] * 1e3, 2.0, "<= 2x", note))
+            key = f"conv_{name}_{phase.replace('+', '_')}"
+            rows.append(row(key, "1", f"conv2d {phase} ({name}) {shape}", "ms",
+                            times["ours"] * 1e3, times["torch"] * 1e3, *today(key), note))
     return rows
 
 
@@ -95,21 +119,27 @@ def bench_pool(torch, sizes):
     times = common.median_times(workloads.make_pool(torch, batch, 16, 32), sizes["repeats"],
                                 warmup=2, blocks=BLOCKS)
     return [row("maxpool", "2", f"max_pool2d 2x2 s2 fwd+bwd {batch}x16x32x32", "ms",
-                times["ours"] * 1e3, times["torch"] * 1e3, 1.0, "<= 1x")]
+                times["ours"] * 1e3, times["torch"] * 1e3, *today("maxpool"))]
 
 
 def bench_training(torch, sizes):
-    """Item 3: one SGD step of the CIFAR-shaped CNN."""
+    """Item 3: one SGD step of the CIFAR-shaped CNN, with the fast kernels and with the
+    reference ones (each primitive's readable NumPy math), in one alternation."""
     batch = sizes["train_batch"]
     steps = workloads.make_training(torch, batch)
     first = {side: step() for side, step in steps.items()}
-    if not np.isclose(first["ours"], first["torch"], rtol=1e-4):
-        raise RuntimeError(f"training step: the first losses differ (tapegrad {first['ours']}, "
-                           f"PyTorch {first['torch']}) although both start from the same weights")
+    for side in ("ours", "reference"):
+        if not np.isclose(first[side], first["torch"], rtol=1e-4):
+            raise RuntimeError(f"training step ({side}): the first losses differ (tapegrad "
+                               f"{first[side]}, PyTorch {first['torch']}) although both start "
+                               "from the same weights")
     times = common.median_times(steps, sizes["train_repeats"], warmup=1, blocks=BLOCKS)
     return [row("train_step", "3", f"CNN training step, batch {batch}", "ms",
-                times["ours"] * 1e3, times["torch"] * 1e3, 1.5, "<= 1.5x",
-                "forward, cross-entropy, backward, SGD")]
+                times["ours"] * 1e3, times["torch"] * 1e3, STEP_TARGET, f"<= {STEP_TARGET}x",
+                "forward, cross-entropy, backward, SGD; fast kernels (the default)"),
+            row("train_step_reference", "3", f"CNN training step, batch {batch}, reference "
+                "kernels", "ms", times["reference"] * 1e3, times["torch"] * 1e3,
+                note='autograd.kernels("reference"): the readable math, no target')]
 
 
 # ---------------------------------------------------------------- 4: graph overhead
@@ -122,7 +152,7 @@ def bench_graph(torch, sizes):
                                         sizes["chain_repeats"], warmup=1)
     rows = [row(f"graph_{phase}", "4", f"graph overhead, {phase} ({nodes} nodes of 0-d)",
                 "us/node", medians["ours"][i] / nodes * 1e6, medians["torch"][i] / nodes * 1e6,
-                1.0, "<= 1x", "a = a * w + b")
+                CHAIN_TARGET, f"<= {CHAIN_TARGET}x", "a = a * w + b")
             for i, phase in enumerate(("forward", "backward"))]
 
     count = sizes["chain_nodes"]
@@ -182,20 +212,57 @@ def bench_import(sizes):
                 "<= 0.25x", f"bare interpreter start {medians['python']:.2f} s")]
 
 
+# ---------------------------------------------------------------- 7: the neighbour
+
+def bench_neighbour(sizes):
+    """Item 7: PyTorch's training step in a fresh process that imports PyTorch alone, and
+    in one where tapegrad has just trained the same CNN; no thread settings, as a user
+    has it. The two kinds of process alternate; each reports the median of its steps."""
+    batch = sizes["train_batch"]
+    options = ("--steps", str(sizes["neighbour_steps"]), "--batch", str(batch),
+               "--tapegrad-steps", str(sizes["neighbour_tapegrad_steps"]))
+    runs = {"alone": [], "after": []}
+    for _ in range(sizes["neighbour_pairs"]):
+        for kind, results in runs.items():
+            results.append(child("neighbour", kind, *options, user_threads=True))
+    ms = {kind: [1e3 * r["seconds_per_step"] for r in results] for kind, results in runs.items()}
+    after = runs["after"]
+    children = max(r["child_processes"] for r in after)
+    busy = max(r["busy_threads"] for r in after)
+    spread = "; ".join(f"{kind} {min(values):.1f}-{max(values):.1f} ms"
+                       for kind, values in ms.items())
+    result = row("neighbour", "7", f"PyTorch's step after tapegrad's / alone, batch {batch}", "ms",
+                 statistics.median(ms["after"]), statistics.median(ms["alone"]),
+                 NEIGHBOUR_TARGET, f"<= {NEIGHBOUR_TARGET}x, nothing left running",
+                 f"{len(after)} pair(s) of processes ({spread}); after tapegrad's steps: "
+                 f"child processes: {children}, busy threads: {busy} of {after[-1]['threads']}")
+    result["met"] = result["met"] and children == 0 and busy == 0
+    result["per_process_ms"] = ms
+    return [result]
+
+
 # ---------------------------------------------------------------- running and reporting
 
-def child_environment():
-    """This environment, with the repository first on the path (works without installing)."""
+def child_environment(user_threads=False):
+    """This environment, with the repository first on the path (works without installing).
+
+    ``user_threads``: without the thread variables ``pin_threads`` set, as a user has them.
+    """
     env = dict(os.environ)
+    if user_threads:
+        for variable in common.THREAD_VARIABLES:
+            env.pop(variable, None)
+            if variable in ORIGINAL_THREADS:
+                env[variable] = ORIGINAL_THREADS[variable]
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [common.REPO, env.get("PYTHONPATH")]))
     return env
 
 
-def child(task, framework, *options):
+def child(task, framework, *options, user_threads=False):
     """Run ``benchmarks.child`` in a fresh interpreter and return what it printed."""
     process = subprocess.run([sys.executable, "-m", "benchmarks.child", task, framework, *options],
-                             cwd=common.REPO, env=child_environment(), capture_output=True,
-                             text=True)
+                             cwd=common.REPO, env=child_environment(user_threads),
+                             capture_output=True, text=True)
     if process.returncode != 0:
         raise RuntimeError(f"benchmarks.child {task} {framework} failed with exit code "
                            f"{process.returncode}:\n{process.stderr[-3000:]}")
@@ -243,7 +310,7 @@ def table(rows):
     return "\n".join(out)
 
 
-ITEMS = ("1", "2", "3", "4", "5", "6")
+ITEMS = ("1", "2", "3", "4", "5", "6", "7")
 
 
 def main(argv=None):
@@ -253,7 +320,7 @@ def main(argv=None):
                         help="tiny sizes and 1-2 repeats: checks the benchmarks run, measures nothing")
     parser.add_argument("--json", metavar="PATH", help="also write the results to PATH as JSON")
     parser.add_argument("--only", metavar="ITEMS", default=",".join(ITEMS),
-                        help="comma-separated items of issue 7 to run (default: all, 1-6)")
+                        help="comma-separated items to run (default: all, 1-7)")
     parser.add_argument("--repeats", type=int, help="override the number of timed repeats")
     args = parser.parse_args(argv)
     only = [item.strip() for item in args.only.split(",") if item.strip()]
@@ -268,7 +335,8 @@ def main(argv=None):
     torch = common.start_torch()
     steps = {"1": lambda: bench_conv(torch, sizes), "2": lambda: bench_pool(torch, sizes),
              "3": lambda: bench_training(torch, sizes), "4": lambda: bench_graph(torch, sizes),
-             "5": lambda: bench_memory(sizes), "6": lambda: bench_import(sizes)}
+             "5": lambda: bench_memory(sizes), "6": lambda: bench_import(sizes),
+             "7": lambda: bench_neighbour(sizes)}
     rows = []
     ticks = common.cpu_ticks()
     for item in ITEMS:
@@ -281,16 +349,8 @@ def main(argv=None):
     # autograd/allocator.py), so they are part of the result: the process's MALLOC_*
     # variables, and what ``import autograd`` set.
     steal = common.steal_share(ticks, common.cpu_ticks())
-    from nodes import warm
-    from nodes.parallel import STEAL_LIMIT, host_busy
-    helpers = warm.count()
-    if helpers:  # then the steal share is not checked (see nodes.parallel.STEAL_LIMIT)
-        unsplit = (f"; tapegrad kept the CPUs from halting with {helpers} helper processes "
-                   "(nodes/warm.py)")
-    else:
-        unsplit = (f"; no helper processes (nodes/warm.py); tapegrad split no work in "
-                   f"{host_busy.busy_readings} of {host_busy.readings} readings of the steal "
-                   f"share (over {STEAL_LIMIT:.0%}; nodes/parallel.py)")
+    from nodes import kernels
+    from nodes.kernels.threads import THREADS
     from autograd import allocator as tuning
     allocator = {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")}
     allocator.update({f"tapegrad {k}": v for k, v in tuning.SETTINGS.items()})
@@ -298,7 +358,7 @@ def main(argv=None):
           f"{platform.python_version()}; {common.THREADS} threads each"
           + ("; --quick sizes (not a measurement)" if args.quick else "")
           + ("" if steal is None else f"; CPU time stolen by the hypervisor: {steal:.0%}")
-          + unsplit
+          + f"; tapegrad's {kernels.selected()} kernels, {THREADS} threads splitting a batch"
           + "".join(f"; {k}={v}" for k, v in allocator.items()))
     print(table(rows))
     if args.json:
@@ -306,10 +366,8 @@ def main(argv=None):
             json.dump({"machine": machine(), "quick": args.quick, "threads": common.THREADS,
                        "malloc_environment": allocator, "numpy": np.__version__,
                        "torch": torch.__version__, "python": platform.python_version(),
-                       "sizes": sizes, "steal": steal,
-                       "unsplit_readings": [host_busy.busy_readings, host_busy.readings],
-                       "helper_processes": helpers,
-                       "rows": rows}, out, indent=2)
+                       "sizes": sizes, "steal": steal, "kernels": kernels.selected(),
+                       "tapegrad_threads": THREADS, "rows": rows}, out, indent=2)
     return rows
 
 

@@ -2,8 +2,8 @@
 
     .venv/bin/python -m benchmarks.threads
 
-tapegrad runs convolution, pooling and large elementwise passes on Python threads
-(``nodes/parallel.py``). Four figures show what that costs beside the work itself:
+tapegrad's fast kernels run convolution, pooling and large elementwise passes on Python
+threads (``nodes/kernels/threads.py``). Four figures show what that costs beside the work itself:
 
 1. Handing a job to the pool thread and getting it back: ``over_batch`` with parts that
    only read the clock, after the threads sat idle for a millisecond (as between nodes)
@@ -32,17 +32,22 @@ FULL = dict(idle_rounds=200, steps=30, conv_rounds=10, batch=64, size=16, calls=
 TINY = dict(idle_rounds=3, steps=2, conv_rounds=1, batch=4, size=6, calls=3)
 
 
+def _users(function):
+    """The loaded modules of ``nodes`` that hold ``function`` under its name."""
+    import sys
+    return [module for name, module in list(sys.modules.items())
+            if (name == "nodes" or name.startswith("nodes.")) and module is not None
+            and getattr(module, function.__name__, None) is function]
+
+
 @contextmanager
 def instrumented(record):
-    """Route the nodes' ``over_batch`` through a wrapper that calls ``record(call_start,
-    call_end, parts)``; each part is (first example, start, end, thread CPU seconds).
-
-    Meanwhile the work is split even on a busy host (``nodes.parallel.host_busy``): these
-    figures are about the split itself."""
-    import nodes.conv
-    import nodes.parallel
-    import nodes.pool
-    original = nodes.parallel.over_batch
+    """Route the kernels' ``over_batch`` through a wrapper that calls ``record(call_start,
+    call_end, parts)``; each part is (first example, start, end, thread CPU seconds)."""
+    import nodes.conv  # noqa: F401  (loads the kernels that import over_batch by name)
+    import nodes.pool  # noqa: F401
+    from nodes.kernels import threads
+    original = threads.over_batch
 
     def wrapper(work, batch, elements):
         parts = []
@@ -56,22 +61,20 @@ def instrumented(record):
         original(timed, batch, elements)
         record(call_start, time.perf_counter(), sorted(parts))
 
-    modules, busy = (nodes.parallel, nodes.conv, nodes.pool), nodes.parallel.host_busy
+    modules = _users(original)
     for module in modules:
         module.over_batch = wrapper
-    nodes.parallel.host_busy = lambda: False
     try:
         yield
     finally:
         for module in modules:
             module.over_batch = original
-        nodes.parallel.host_busy = busy
 
 
 def handover(rounds):
     """Median microseconds from calling ``over_batch`` to each part's start, and from the
     last part's end to its return; after an idle millisecond and back to back."""
-    from nodes import parallel
+    from nodes.kernels import threads as parallel
     results = {}
     for label, pause in (("after 1 ms idle", 1e-3), ("back to back", 0.0)):
         samples = []
@@ -119,8 +122,8 @@ def conv_forward(rounds, batch, size):
     wall-clock and CPU microseconds per example."""
     import numpy as np
 
-    from nodes import parallel
     from nodes.conv import ConvolutionNode
+    from nodes.kernels import threads as parallel
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, 16, size, size)).astype(np.float32)
     w = rng.standard_normal((32, 16, 3, 3)).astype(np.float32)
@@ -159,7 +162,7 @@ def shared_cores(calls, size):
 
     import numpy as np
 
-    from nodes import parallel
+    from nodes.kernels import threads as parallel
     rng = np.random.default_rng(0)
     M, R, L = size * size, 48, (size + 2) * size  # as the node lays (b) out, split
 

@@ -104,16 +104,26 @@ def make_pool(torch, batch, channels, size):
 def make_training(torch, batch_size):
     """One SGD step of the CIFAR-shaped CNN on each side; each step returns its loss.
 
-    The models start from the same weights and see the same batch, so their losses agree.
+    "ours" runs tapegrad's fast kernels (the default), "reference" each primitive's
+    readable NumPy math (``autograd.kernels("reference")``), on a model of its own. The
+    models start from the same weights and see the same batch, so their losses agree.
     """
     torch.manual_seed(SEED)
     theirs = cnn.torch_model(torch)
-    ours = cnn.ours_model()
-    for mine, their in zip(ours.parameters(), theirs.parameters()):
-        mine.data[...] = their.detach().numpy()
+    ours, reference = cnn.ours_model(), cnn.ours_model()
+    for mine, readable, their in zip(ours.parameters(), reference.parameters(),
+                                     theirs.parameters()):
+        mine.data[...] = readable.data[...] = their.detach().numpy()
     images, labels = cnn.batch(batch_size, SEED)
+    reference_step = cnn.ours_trainer(reference, images, labels)
+
+    def reference_run():
+        with autograd.kernels("reference"):
+            return reference_step()
+
     return {"ours": cnn.ours_trainer(ours, images, labels),
-            "torch": cnn.torch_trainer(torch, theirs, images, labels)}
+            "torch": cnn.torch_trainer(torch, theirs, images, labels),
+            "reference": reference_run}
 
 
 # ---------------------------------------------------------------- 4. graph overhead

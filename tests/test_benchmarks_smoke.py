@@ -1,8 +1,8 @@
 """The benchmarks (python -m benchmarks.run) run end to end at tiny sizes, so they cannot rot.
 
 No timing is asserted: the numbers of a --quick run on a shared machine mean nothing.
-What is asserted: every row of issue 7's table is there, its figures are positive
-numbers, and the memory readings the table relies on measure the right process.
+What is asserted: every row of the table is there, its figures are positive numbers, and
+the memory, thread and process readings the table relies on measure the right process.
 """
 
 import json
@@ -17,12 +17,14 @@ from benchmarks import common
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# One key per figure of issue 7: the GEMM limit and conv shapes (1), max pooling (2), the
-# training step (3), per-node overhead and the long chain (4), training memory (5), import (6).
+# One key per figure: the GEMM limit and conv shapes (1), max pooling (2), the training
+# step with the fast and the reference kernels (3), per-node overhead and the long chain (4),
+# training memory (5), import (6), PyTorch's step beside tapegrad (7).
 EXPECTED_ROWS = (
     "gemm", "conv_a_fwd", "conv_a_fwd_bwd", "conv_b_fwd", "conv_b_fwd_bwd", "conv_c_fwd",
-    "conv_c_fwd_bwd", "maxpool", "train_step", "graph_forward", "graph_backward",
-    "chain_backward", "chain_peak_rss", "train_peak_rss", "train_rss_growth", "import",
+    "conv_c_fwd_bwd", "maxpool", "train_step", "train_step_reference", "graph_forward",
+    "graph_backward", "chain_backward", "chain_peak_rss", "train_peak_rss",
+    "train_rss_growth", "import", "neighbour",
 )
 WITHOUT_RATIO = {"gemm", "train_rss_growth"}  # a rate and a difference, not tapegrad / PyTorch
 
@@ -76,6 +78,26 @@ def test_quick_run_prints_the_table(quick_run):
     # The long chain ran to the end in its child process: no RecursionError anywhere.
     chain = next(r for r in results["rows"] if r["key"] == "chain_backward")
     assert chain["met"] is True
+    assert results["kernels"] == "fast" and "fast kernels" in stdout
+
+
+@pytest.mark.slow
+def test_quick_run_has_the_targets_of_issue_20(quick_run):
+    targets = {r["key"]: r["target"] for r in quick_run[1]["rows"]}
+    assert targets["train_step"] == 1.2 and targets["neighbour"] == 1.1
+    assert targets["graph_forward"] == targets["graph_backward"] == 0.8
+    assert targets["train_step_reference"] is None  # the readable math: reported, no target
+    for key in ("conv_a_fwd", "conv_b_fwd_bwd", "conv_c_fwd", "maxpool"):
+        assert 0 < targets[key] < 2  # no worse than the last run before issue 20
+
+
+@pytest.mark.slow
+def test_quick_run_neighbour_row_reads_the_processes_it_timed(quick_run):
+    neighbour = next(r for r in quick_run[1]["rows"] if r["key"] == "neighbour")
+    assert sorted(neighbour["per_process_ms"]) == ["after", "alone"]
+    assert all(len(v) == 1 for v in neighbour["per_process_ms"].values())  # one pair at --quick
+    if os.path.exists("/proc/self/task"):
+        assert "child processes: 0" in neighbour["note"], neighbour["note"]
 
 
 @pytest.mark.slow
@@ -100,6 +122,59 @@ def test_rss_growth_tells_a_leak_from_noise():
     leaking = [100.0 + 7 * step for step in range(6)]  # a tape kept alive: +7 MiB a step
     assert common.rss_growth(flat) == pytest.approx(0.0)
     assert common.rss_growth(leaking) == pytest.approx(21.0)
+
+
+@pytest.mark.slow
+def test_child_neighbour_times_pytorch_after_tapegrad_without_thread_settings():
+    pytest.importorskip("torch")
+    if not os.path.exists("/proc/self/task"):
+        pytest.skip("needs Linux /proc")
+    env = {k: v for k, v in os.environ.items() if k not in common.THREAD_VARIABLES}
+    env["TAPEGRAD_NUM_THREADS"] = "2"  # so tapegrad's steps split on any machine
+    process = subprocess.run([sys.executable, "-m", "benchmarks.child", "neighbour", "after",
+                              "--steps", "2", "--batch", "8", "--tapegrad-steps", "2"],
+                             cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert process.returncode == 0, process.stderr[-3000:]
+    result = json.loads(process.stdout)
+    assert result["kind"] == "after" and result["seconds_per_step"] > 0
+    # main thread, NumPy's BLAS, tapegrad's pool, PyTorch's: more than one thread exists,
+    # and the readings found none of them busy and no child process
+    assert result["threads"] > 1 and result["torch_threads"] >= 1
+    assert result["child_processes"] == 0 and result["busy_threads"] == 0
+
+
+def test_child_refuses_a_side_of_another_task():
+    process = subprocess.run([sys.executable, "-m", "benchmarks.child", "neighbour", "ours"],
+                             cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert process.returncode == 2 and "neighbour takes alone or after, not ours" in process.stderr
+
+
+def test_busy_threads_sees_a_spinning_thread_and_not_a_sleeping_one():
+    if not os.path.exists("/proc/self/task"):
+        pytest.skip("needs Linux /proc")
+    import threading
+    import time
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            pass
+
+    sleeper = threading.Thread(target=stop.wait)
+    spinner = threading.Thread(target=spin)
+    sleeper.start()
+    try:
+        busy, threads = common.busy_threads(0.3)
+        assert busy == 0 and threads >= 2
+        spinner.start()
+        busy, threads = common.busy_threads(0.3)
+        assert busy == 1 and threads >= 3
+    finally:
+        stop.set()
+        sleeper.join()
+        if spinner.is_alive():
+            spinner.join()
+    assert common.child_processes() == []
 
 
 def test_steal_share_is_the_stolen_part_of_the_ticks_between_two_readings():
@@ -158,45 +233,47 @@ def test_threads_benchmark_runs_at_tiny_sizes():
 
 def test_threads_instrumentation_sees_every_part_and_puts_over_batch_back():
     """The wrapper the threads benchmark routes over_batch through runs every part once,
-    reports them all, and restores the nodes' own over_batch, also after an error."""
+    reports them all, and restores the kernels' own over_batch, also after an error."""
+    import sys as system
+
     import numpy as np
-    import nodes.conv
-    import nodes.parallel
-    import nodes.pool
+
+    import nodes.conv  # noqa: F401  (loads the kernels)
     from benchmarks.threads import instrumented
-    original, busy = nodes.parallel.over_batch, nodes.parallel.host_busy
+    from nodes.kernels import threads
+    original = threads.over_batch
+    holders = [module for name, module in list(system.modules.items())
+               if name.startswith("nodes.kernels.") and getattr(module, "over_batch", None)
+               is original]
+    assert len(holders) >= 2  # threads itself, and the conv kernel that imports it by name
     calls, seen = [], np.zeros(10, int)
 
     def work(start, stop):
         seen[start:stop] += 1
 
     with instrumented(lambda start, end, parts: calls.append((start, end, parts))):
-        assert nodes.conv.over_batch is not original and nodes.pool.over_batch is not original
-        assert nodes.parallel.host_busy() is False
-        nodes.parallel.over_batch(work, 10, nodes.parallel.MIN_ELEMENTS)
+        assert all(module.over_batch is not original for module in holders)
+        threads.over_batch(work, 10, threads.MIN_ELEMENTS)
     assert seen.tolist() == [1] * 10
     (start, end, parts), = calls
     assert start <= min(part[1] for part in parts) and max(part[2] for part in parts) <= end
     assert [part[0] for part in parts] == sorted({part[0] for part in parts})
-    assert parts[0][0] == 0 and len(parts) == min(nodes.parallel.THREADS, 10)
+    assert parts[0][0] == 0 and len(parts) == min(threads.THREADS, 10)
     with pytest.raises(RuntimeError, match="inside"):
         with instrumented(lambda *record: None):
             raise RuntimeError("inside")
-    assert nodes.parallel.over_batch is nodes.conv.over_batch is nodes.pool.over_batch is original
-    assert nodes.parallel.host_busy is busy
+    assert all(module.over_batch is original for module in holders)
 
 
-def test_steal_benchmark_runs_briefly():
-    """benchmarks.steal (the training step on a busy host) runs one round and prints its
-    three lines, each comparing the shipped step with the one without helper processes,
-    with and without the steal check."""
+@pytest.mark.slow
+def test_settings_benchmark_runs_at_tiny_sizes():
+    """benchmarks.settings (the step under each engine setting) runs and prints every setting
+    with its ratio to PyTorch's step."""
     pytest.importorskip("torch")
-    process = subprocess.run([sys.executable, "-m", "benchmarks.steal", "--seconds", "0",
-                              "--batch", "4"], cwd=REPO, capture_output=True, text=True,
-                             timeout=300)
+    process = subprocess.run([sys.executable, "-m", "benchmarks.settings", "--quick"], cwd=REPO,
+                             capture_output=True, text=True, timeout=600)
     assert process.returncode == 0, process.stderr[-3000:]
-    lines = process.stdout.splitlines()
-    assert lines[0].startswith("1 rounds of 5 steps"), process.stdout
-    for label in ("all rounds", "steal > 8%", "steal < 3%"):
-        assert any(line.strip().startswith(label) for line in lines[1:]), (label, process.stdout)
-    assert "shipped" in lines[1] and "no helpers" in lines[1] and "no helpers, split" in lines[1]
+    for label in ("as shipped", "TAPEGRAD_KERNELS=reference", "TAPEGRAD_NUM_THREADS=1",
+                  "TAPEGRAD_ALLOCATOR=system", "PyTorch"):
+        assert any(line.startswith(label) and "x PyTorch" in line
+                   for line in process.stdout.splitlines()), (label, process.stdout)
