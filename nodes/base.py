@@ -65,7 +65,7 @@ class Node:
 
 # ---------------------------------------------------------------- axes
 
-class AxisError(np.exceptions.AxisError):
+class AxisError(getattr(np, "exceptions", np).AxisError):  # np.AxisError before NumPy 1.25
     """An axis the input does not have, or one named twice.
 
     A subclass of NumPy's ``AxisError``, so it is both a ``ValueError`` and an

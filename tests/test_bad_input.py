@@ -9,6 +9,8 @@ import autograd as ag
 import nodes
 from autograd import functional as F
 
+AxisError = getattr(np, "exceptions", np).AxisError  # NumPy's, which the engine's subclasses
+
 
 def matrix(requires_grad=False):
     return ag.tensor(np.arange(6.0).reshape(2, 3) - 2.5, requires_grad=requires_grad)
@@ -29,7 +31,7 @@ AXIS_OPS = {
 @pytest.mark.parametrize("op", AXIS_OPS)
 @pytest.mark.parametrize("axis", [2, 5, -3])
 def test_an_axis_out_of_range_is_an_axis_error_naming_the_op_axis_and_dimensions(op, axis):
-    with pytest.raises(np.exceptions.AxisError) as caught:
+    with pytest.raises(AxisError) as caught:
         AXIS_OPS[op](matrix(), axis)
     message = str(caught.value)
     assert message.startswith(f"{op}: axis {axis} is out of range for a tensor of 2 dimensions "
@@ -39,20 +41,20 @@ def test_an_axis_out_of_range_is_an_axis_error_naming_the_op_axis_and_dimensions
 
 
 def test_the_functional_flatten_checks_its_start_axis_too():
-    with pytest.raises(np.exceptions.AxisError, match=r"flatten: axis 2 .* 2 dimensions"):
+    with pytest.raises(AxisError, match=r"flatten: axis 2 .* 2 dimensions"):
         F.flatten(np.zeros((2, 3)), start_axis=2)
 
 
 @pytest.mark.parametrize("op", ["sum", "mean", "amax"])
 @pytest.mark.parametrize("axis", [(0, 0), (0, -2), [1, -1]])
 def test_an_axis_named_twice_is_refused(op, axis):
-    with pytest.raises(np.exceptions.AxisError, match=rf"{op}: axis .* names axis \d twice .*"
+    with pytest.raises(AxisError, match=rf"{op}: axis .* names axis \d twice .*"
                                                        r"shape \(2, 3\)"):
         AXIS_OPS[op](matrix(), axis)
 
 
 def test_a_0d_tensor_has_no_axes():
-    with pytest.raises(np.exceptions.AxisError, match=r"sum: axis 0 .*0 dimensions.*use axis=None"):
+    with pytest.raises(AxisError, match=r"sum: axis 0 .*0 dimensions.*use axis=None"):
         ag.tensor(3.0).sum(axis=0)
     assert ag.tensor(3.0).sum().item() == 3.0
 
@@ -94,7 +96,7 @@ def test_every_axis_node_refuses_a_bad_axis_when_called_directly():
     """The nodes share one helper: called outside the engine, they refuse the same axes."""
     array = np.zeros((2, 3))
     for node in (nodes.SumNode(axis=2), nodes.MaxReduceNode(axis=-3), nodes.LogSoftmaxNode(axis=2)):
-        with pytest.raises(np.exceptions.AxisError, match=rf"{node.name}: axis -?\d is out of range"):
+        with pytest.raises(AxisError, match=rf"{node.name}: axis -?\d is out of range"):
             node.forwardPass(array)
 
 
