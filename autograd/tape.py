@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import operator
 import os
+import threading
 import traceback
 from collections import namedtuple
 
@@ -24,12 +25,16 @@ from .tensor import REAL_KINDS, Tensor, as_array_like, dtype_error
 _sequence = itertools.count()
 
 
-class _State:
-    """Process-wide switches read on every node application."""
+class _State(threading.local):
+    """The switches read on every node application, one set per thread, as in PyTorch.
+
+    ``threading.local`` runs ``__init__`` again in each thread that first reads them, so a
+    new thread starts recording, with anomaly mode off and no module scope, whatever the
+    thread that started it had switched on; a ``no_grad`` block in one thread never stops
+    another thread's recording.
+    """
 
     def __init__(self):
-        # Instance attributes, not class attributes: Python reads these faster, and
-        # ``apply`` reads all three for every node.
         self.grad_enabled = True
         self.anomaly = False
         self.scope = None  # the Scope of the Module whose forward is running, for diagrams
@@ -37,19 +42,54 @@ class _State:
 
 state = _State()
 
+# Reading a thread's own switch costs about 40 ns more than reading a global (measured:
+# 3% of recording a 0-d multiply, three reads a node), so ``apply`` skips the reads while
+# every thread has every switch at its default: ``_all_default`` is True exactly when ``_away``, the number
+# of switches set away from their default over all threads, is 0. A thread's own change
+# updates it before the change returns, so ``_all_default`` is never True while the
+# reading thread's own switches are away from their defaults.
+_DEFAULTS = {"grad_enabled": True, "anomaly": False, "scope": None}
+_away = 0
+_all_default = True
+_away_lock = threading.Lock()
+
+
+def _switch(name, value):
+    """Set this thread's switch ``name`` (a key of ``_DEFAULTS``) to ``value``."""
+    global _away, _all_default
+    default = _DEFAULTS[name]
+    with _away_lock:
+        _away += (value is not default) - (getattr(state, name) is not default)
+        setattr(state, name, value)
+        _all_default = _away == 0
+
 
 # ---------------------------------------------------------------- recording switches
 
-class no_grad(contextlib.ContextDecorator):
-    """Context manager and decorator: nothing computed inside is recorded on the tape."""
+class _Switch(contextlib.ContextDecorator):
+    """A context manager and decorator that sets one of ``state``'s switches and restores it.
+
+    Used as a decorator it enters a fresh copy per call: the one it was made as would keep
+    a single remembered previous value for every thread and every recursive call.
+    """
+
+    def _recreate_cm(self):
+        return type(self)()
+
+
+class no_grad(_Switch):
+    """Context manager and decorator: nothing computed inside is recorded on the tape.
+
+    Per thread: other threads keep recording.
+    """
 
     def __enter__(self):
         self._previous = state.grad_enabled
-        state.grad_enabled = False
+        _switch("grad_enabled", False)
         return self
 
     def __exit__(self, *exc):
-        state.grad_enabled = self._previous
+        _switch("grad_enabled", self._previous)
         return False
 
 
@@ -58,16 +98,17 @@ class enable_grad(no_grad):
 
     def __enter__(self):
         self._previous = state.grad_enabled
-        state.grad_enabled = True
+        _switch("grad_enabled", True)
         return self
 
 
 def is_grad_enabled():
+    """Whether nodes applied in this thread are recorded now (False inside ``no_grad``)."""
     return state.grad_enabled
 
 
-class detect_anomaly(contextlib.ContextDecorator):
-    """Raise at the first node whose output or gradient holds NaN or inf.
+class detect_anomaly(_Switch):
+    """Raise at the first node whose output or gradient holds NaN or inf (in this thread).
 
     The error names the node and the line of user code that created it. Recording the
     line costs a stack walk per node, so this mode is for debugging only.
@@ -75,11 +116,11 @@ class detect_anomaly(contextlib.ContextDecorator):
 
     def __enter__(self):
         self._previous = state.anomaly
-        state.anomaly = True
+        _switch("anomaly", True)
         return self
 
     def __exit__(self, *exc):
-        state.anomaly = self._previous
+        _switch("anomaly", self._previous)
         return False
 
 
@@ -103,11 +144,12 @@ def scope(name, kind=None):
         path = name or ""
     else:
         path = f"{previous.path}.{name}" if name else previous.path
-    state.scope = Scope(path, kind, previous)
+    current = Scope(path, kind, previous)
+    _switch("scope", current)
     try:
-        yield state.scope
+        yield current
     finally:
-        state.scope = previous
+        _switch("scope", previous)
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -227,7 +269,8 @@ def apply(node, *inputs):
         raise _not_a_node(node)
     if len(inputs) == 2 and isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor):
         x, y = inputs
-        flags = _PAIRS[x._requires_grad][y._requires_grad] if state.grad_enabled else _NEITHER
+        recording = _all_default or state.grad_enabled
+        flags = _PAIRS[x._requires_grad][y._requires_grad] if recording else _NEITHER
         node.needs_input_grad = flags
         try:
             out = node.forwardPass(x.data, y.data)
@@ -237,7 +280,8 @@ def apply(node, *inputs):
             raise _shape_error(node, inputs, error) from error
     else:
         inputs = _lift(inputs, node)
-        flags = tuple([t._requires_grad and state.grad_enabled for t in inputs])
+        recording = _all_default or state.grad_enabled
+        flags = tuple([t._requires_grad and recording for t in inputs])
         flags = node.needs_input_grad = _shared_flags.setdefault(flags, flags)
         try:
             out = node.forwardPass(*[t.data for t in inputs])
@@ -268,10 +312,10 @@ def apply(node, *inputs):
     result._node = node
     node._inputs = inputs
     node._seq = next(_sequence)
-    node._scope = state.scope
+    node._scope = None if _all_default else state.scope
     node._released = False
     node._retained = None
-    if state.anomaly:
+    if not _all_default and state.anomaly:
         node._origin = _user_line()
         if _non_finite(out):
             raise AnomalyError(f"{_describe(node)} produced NaN or inf in its output "

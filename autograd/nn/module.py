@@ -7,6 +7,7 @@ node it makes remembers the layer (``node._scope.path`` like ``"features.0"``), 
 diagrams use to draw one box per layer.
 """
 
+import threading
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -43,7 +44,15 @@ IncompatibleKeys.__doc__ = ("What load_state_dict(strict=False) skipped: names m
                             "and unknown to, the model.")
 
 
-_running = []  # the modules whose forward is running, outermost first
+class _Running(threading.local):
+    """The modules whose forward is running in this thread, outermost first (per thread, as
+    the tape's module scope is: two threads calling models at once must not nest them)."""
+
+    def __init__(self):
+        self.modules = []
+
+
+_running = _Running()
 
 
 class Module:
@@ -91,18 +100,19 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *inputs, **kwargs):
-        if not _running:
+        running = _running.modules
+        if not running:
             name = ""
             for dotted, parameter in self.named_parameters():
                 parameter.name = dotted
         else:
-            name = self._name_under(_running[-1])
-        _running.append(self)
+            name = self._name_under(running[-1])
+        running.append(self)
         try:
             with scope(name, type(self).__name__):
                 output = self.forward(*inputs, **kwargs)
         finally:
-            _running.pop()
+            running.pop()
         if isinstance(output, Tensor):
             object.__setattr__(self, "output_shape", output.shape)
         return output
