@@ -5,8 +5,19 @@ green), ops are blue ellipses labelled with the course's symbol, the node's name
 sequence number. Gradients appear in red once known. Each Module that ran is a cluster
 (nested like the modules); ``expand=False`` draws each leaf module as one box.
 
+A small graph is drawn left to right. A larger one is drawn top to bottom so that it
+grows downwards only (a browser shows its full width and scrolls one way): each tensor on
+one line, each op drawn together with the tensor it made (the op in a blue cell, its result
+right under it), and an unnamed scalar constant (the 0 of max(0, x)) written in its op.
+That halves the rows: the digits CNN and its layer view fit a laptop's window.
+
 DOT node ids are stable: tensors ``t{k}`` (see ``autograd.viz.graph.tensor_ids``), ops
-``n{seq}``, collapsed modules ``m{k}``, so frames of one graph line up.
+``n{seq}``, collapsed modules ``m{k}``, so frames of one graph line up; top to bottom, the
+tensor an op made is part of the op's node ``n{seq}``.
+
+Labels are Graphviz HTML-like labels. Where a label changes font (bold, colour, size)
+the SVG gets a separate text element, and a browser drops a plain space at its start:
+those spaces are no-break spaces (``NBSP``), or "conv Conv2d" reads "convConv2d".
 """
 
 import html
@@ -20,11 +31,19 @@ import nodes
 
 from ..tensor import Tensor
 from .graph import SMALL_ARRAY, argument_names, grad_of, node_id, role, walk
+from .numbers import number, written_out
 
 INSTALL_COMMAND = "apt-get install -y --no-install-recommends graphviz"
 DEFAULT_MAX_NODES = 1500  # dot lays out ~1,500 nodes in a few seconds here; 5,000 take 14 s
 
 FONT = "Helvetica,Arial,sans-serif"
+# 9 pt: dot measures text with hinted glyph widths, a browser draws it unhinted; at 9 pt
+# (12 px) the hinted widths are the wider ones, so text stays inside its box in a browser
+# (at 10 pt digits measure 6% narrower than Chromium draws them and long lines overflow).
+FONT_SIZE, SMALL_FONT_SIZE = "9", "8"
+NBSP = "&#160;"  # between two runs of a label: a run's leading plain space is dropped in SVG
+LINE_CHARS = 48  # top to bottom, a small array is written out when it fits on a line this long
+LR_MAX_UNITS = 6  # by default left to right up to this many ops (or layer boxes), else top down
 GRAD_COLOR = "#c62828"        # gradients: the second colour
 OP_FILL, OP_BORDER = "#dbe9f8", "#4a78a8"
 ROLE_FILL = {"parameter": "#fff1bf", "input": "#ececec", "intermediate": "#ffffff",
@@ -111,28 +130,35 @@ def render(digraph, path, format=None):
 
 # ---------------------------------------------------------------- text in labels
 
-def _number(value):
-    return format(float(value), ".4g")
+def summary_text(array):
+    """'min -0.136  mean -0.0111  max 0.163' (3 significant digits, no -0.0)."""
+    array = np.asarray(array)
+    if array.dtype.kind == "b":
+        return f"{int(array.sum())} of {array.size} true"
+    low, mean, high = (number(float(v), 3) for v in (array.min(), array.mean(), array.max()))
+    return f"min {low}  mean {mean}  max {high}"
 
 
-def format_array(array, small=SMALL_ARRAY, max_lines=6):
-    """The array's values for a label: whole when small (4 significant digits), else a summary.
+def format_array(array, small=SMALL_ARRAY, max_lines=6, one_line=False):
+    """The array's values for a label: whole when small, else a min/mean/max summary.
 
     Whole means at most ``small`` elements printing on at most ``max_lines`` lines (a bias
-    of shape (1, 16, 1, 1) would take 16 lines: it gets the summary).
+    of shape (1, 16, 1, 1) would take 16 lines: it gets the summary); with ``one_line``, on
+    one line of at most ``LINE_CHARS`` characters. Numbers as ``numbers.number`` writes them.
     """
     array = np.asarray(array)
     if array.size == 0:
         return f"empty {array.shape}"
     if array.size <= small:
-        if array.dtype.kind == "b":
-            text = np.array2string(array, separator=", ")
+        if one_line:
+            text = written_out(array)
+            if len(text) <= LINE_CHARS:
+                return text
         else:
-            text = np.array2string(array, separator=", ", formatter={"all": _number})
-        if text.count("\n") < max_lines:
-            return text
-    return (f"min {float(array.min()):.3g}  mean {float(array.mean()):.3g}  "
-            f"max {float(array.max()):.3g}")
+            text = np.array2string(array, separator=", ", formatter={"all": number})
+            if text.count("\n") < max_lines:
+                return text
+    return summary_text(array)
 
 
 def _shape_text(array, usual_dtype):
@@ -143,21 +169,37 @@ def _shape_text(array, usual_dtype):
 
 
 def _html_lines(lines):
-    """Graphviz HTML-like label: each line escaped and left-aligned."""
+    """Graphviz HTML-like label: each line left-aligned (lines are already escaped)."""
     return "<" + "".join(f'{line}<BR ALIGN="LEFT"/>' for line in lines) + ">"
 
 
 def _escaped(text):
-    return [html.escape(line) for line in text.splitlines()]
+    """Escaped lines; a line's leading spaces as no-break spaces (SVG drops plain ones)."""
+    lines = []
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        lines.append(NBSP * (len(line) - len(stripped)) + html.escape(stripped))
+    return lines
 
 
-def _grad_lines(grad, small=SMALL_ARRAY):
-    text = _escaped(format_array(grad, small))
+def _grad_lines(grad, small=SMALL_ARRAY, one_line=False):
+    text = _escaped(format_array(grad, small, one_line=one_line))
     if len(text) == 1:
         text[0] = "grad " + text[0]
     else:
         text.insert(0, "grad")
     return [f'<FONT COLOR="{GRAD_COLOR}">{line}</FONT>' for line in text]
+
+
+def layout_direction(units, rankdir=None):
+    """``rankdir`` as given, else left to right for a few ops, top to bottom for more.
+
+    ``units`` is how many ops (or layer boxes) the diagram shows. Top to bottom, a diagram
+    grows downwards only: a browser window shows its full width and scrolls one way.
+    """
+    if rankdir is None:
+        return "LR" if units <= LR_MAX_UNITS else "TB"
+    return rankdir
 
 
 # ---------------------------------------------------------------- the drawing
@@ -171,17 +213,21 @@ class _Module:
 
 
 def draw(output, show_values=True, show_grads=True, group_by_layer=True, expand=True,
-         rankdir="LR", highlight=None, grads=None, max_nodes=DEFAULT_MAX_NODES):
+         rankdir=None, highlight=None, grads=None, max_nodes=DEFAULT_MAX_NODES):
     """Draw the graph leading to ``output`` (a Tensor); return a ``graphviz.Digraph``.
 
-    show_values     tensor values (16 elements or fewer) or min/mean/max summaries
+    show_values     tensor values (16 elements or fewer) or min/mean/max summaries; or a
+                    collection of tensors whose values to show (the step-through's forward
+                    pass shows a value once its node has run), the others their shape only
     show_grads      gradients, in red, where known: ``.grad`` after backward (leaves and
                     retained tensors; nothing before backward), or ``grads``
     grads           a mapping Tensor -> array shown INSTEAD of ``.grad`` (the step-through
                     passes the gradients known so far); an empty dict shows none
     group_by_layer  one cluster per Module, nested like the modules
     expand          False draws each leaf module (Conv2d, Linear ...) as one box
-    rankdir         "LR" (left to right) or "TB" (top to bottom)
+    rankdir         "LR" (left to right) or "TB" (top to bottom); by default left to right
+                    for up to 6 ops (or layer boxes), else top to bottom with each tensor
+                    on one line, so the diagram grows downwards only
     highlight       a Node or Tensor (or several) drawn emphasised, orange
     max_nodes       a graph with more tensors + ops than this falls back to the layer
                     view, then to the part nearest the output, with a note and a warning
@@ -190,8 +236,18 @@ def draw(output, show_values=True, show_grads=True, group_by_layer=True, expand=
     ``autograd.viz.render(diagram, path)`` writes a file, and Jupyter shows it inline.
     Drawing only reads the graph: backward afterwards gives the same gradients.
     """
-    if rankdir not in ("LR", "RL", "TB", "BT"):
-        raise ValueError(f"draw: rankdir must be 'LR', 'RL', 'TB' or 'BT', got {rankdir!r}")
+    if rankdir not in (None, "LR", "RL", "TB", "BT"):
+        raise ValueError(f"draw: rankdir must be 'LR', 'RL', 'TB' or 'BT' (or None to choose "
+                         f"by size), got {rankdir!r}")
+    if not isinstance(show_values, bool):
+        try:
+            shown = list(show_values)
+        except TypeError:
+            raise TypeError(f"draw: show_values must be True, False or a collection of Tensors, "
+                            f"got {type(show_values).__name__}") from None
+        if not all(isinstance(t, Tensor) for t in shown):
+            raise TypeError("draw: show_values must be True, False or a collection of Tensors")
+        show_values = {id(t) for t in shown}
     if grads is not None and not hasattr(grads, "get"):
         raise TypeError(f"draw: grads must be a mapping Tensor -> array (or None for .grad), "
                         f"got {type(grads).__name__}")
@@ -208,7 +264,7 @@ class _Drawing:
                  highlight, grads, max_nodes):
         self.walk = graph_walk
         self.show_values, self.show_grads = show_values, show_grads
-        self.group_by_layer, self.rankdir = group_by_layer, rankdir
+        self.group_by_layer = group_by_layer
         self.grads, self.max_nodes = grads, max_nodes
         self.consumers = {}
         for op in graph_walk.ops:
@@ -226,6 +282,12 @@ class _Drawing:
             self.notes.append(f"{total:,} tensors and ops are too many to lay out quickly "
                               f"(max_nodes={max_nodes:,}): showing the layer view")
         self._plan(layer_view)
+        self.rankdir = layout_direction(len(self.units), rankdir)
+        self.flat = self.rankdir in ("TB", "BT")  # one line per tensor: ranks are rows
+        self.merged = {}  # unit id -> the tensor it made, drawn in the unit's node
+        self.constants = {}  # op id -> [(argument name, constant)] written in the op's node
+        if self.flat:
+            self._merge_outputs()
         shown = len(self.units) + len(self.visible_tensors)
         if shown > max_nodes:
             self._keep_nearest_output()
@@ -350,6 +412,38 @@ class _Drawing:
                 seen.add((unit, key))
                 self.edges.append((unit, key, None))
 
+    def _merge_outputs(self):
+        """Top to bottom, an op (or a layer's box) and the tensor it made are one node, the
+        result right under the op: half as many rows, so a small CNN fits one screen."""
+        made = {}
+        for tail, head, _ in self.edges:
+            if tail in self.units and head in self.visible_tensors:
+                made.setdefault(tail, []).append(head)
+        into = {}
+        for unit, keys in made.items():
+            if len(keys) == 1:  # a box whose layer hands on two tensors keeps them apart
+                into[keys[0]] = unit
+                self.merged[unit] = self.visible_tensors.pop(keys[0])[0]
+        self.edges = [(into.get(tail, tail), head, name) for tail, head, name in self.edges
+                      if head not in into]
+        self.highlighted = {into.get(key, key) for key in self.highlighted}
+        # An unnamed scalar constant (the 0 of max(0, x), the -1/N of a mean) is written in
+        # its op's node instead of a row of its own above it.
+        uses = {}
+        for tail, head, name in self.edges:
+            if tail in self.visible_tensors:
+                uses.setdefault(tail, []).append((head, name))
+        for key, tensor_uses in uses.items():
+            tensor = self.visible_tensors[key][0]
+            (head, name), = tensor_uses[:1]
+            if (len(tensor_uses) == 1 and key not in self.highlighted and tensor.name is None
+                    and tensor._node is None and not tensor._requires_grad
+                    and tensor.data.size == 1 and self.units.get(head, ("box",))[0] == "op"):
+                self.constants.setdefault(head, []).append((name, tensor))
+                del self.visible_tensors[key]
+        self.edges = [edge for edge in self.edges if edge[0] not in uses
+                      or edge[0] in self.visible_tensors]
+
     @staticmethod
     def _part_of_box(tensor):
         """Hidden inside a module's box: intermediates, parameters, unnamed scalar constants."""
@@ -392,13 +486,18 @@ class _Drawing:
 
     # ------------------------------------------------------------ DOT
     def diagram(self):
+        # Top to bottom the rows are one line high: tight spacing keeps a CNN on one screen.
+        # ordering=in: a node's inputs left to right in argument order (images, weight, bias).
+        spacing = ({"nodesep": "0.18", "ranksep": "0.15", "ordering": "in"} if self.flat
+                   else {"nodesep": "0.25", "ranksep": "0.35"})
         diagram = Diagram(
             name="tapegrad",
-            graph_attr={"rankdir": self.rankdir, "fontname": FONT, "fontsize": "11",
-                        "nodesep": "0.25", "ranksep": "0.35"},
-            node_attr={"fontname": FONT, "fontsize": "10"},
-            edge_attr={"color": "#555555", "arrowsize": "0.7", "fontname": FONT,
-                       "fontsize": "8", "fontcolor": "#555555"})
+            graph_attr={"rankdir": self.rankdir, "fontname": FONT, "fontsize": FONT_SIZE,
+                        **spacing},
+            node_attr={"fontname": FONT, "fontsize": FONT_SIZE, "height": "0.2",
+                       "width": "0.3"},
+            edge_attr={"color": "#555555", "arrowsize": "0.6", "fontname": FONT,
+                       "fontsize": SMALL_FONT_SIZE, "fontcolor": "#555555"})
         if self.notes:
             diagram.attr("graph", label=" ".join(self.notes), labelloc="t",
                          fontcolor=NOTE_COLOR)
@@ -417,7 +516,7 @@ class _Drawing:
                     graph_attr={"label": title, "labeljust": "l", "style": "rounded,filled",
                                 "fillcolor": CLUSTER_FILLS[depth % len(CLUSTER_FILLS)],
                                 "color": "#9e9e9e", "fontcolor": "#333333",
-                                "fontsize": "10"})
+                                "fontsize": FONT_SIZE, "margin": "4"})
             if path is not None and path not in used:
                 used.update(self._chain(path))
             return containers[path]
@@ -438,9 +537,12 @@ class _Drawing:
         # Nest the clusters, innermost first so that each is complete when added to its parent.
         for path in sorted(used, key=lambda p: -len(self._chain(p))):
             container(self.modules[path].parent).subgraph(container(path))
+        drawn_inputs = {}
         for tail, head, name in self.edges:
-            if name is None:
-                diagram.edge(tail, head)
+            drawn_inputs[head] = drawn_inputs.get(head, 0) + 1
+        for tail, head, name in self.edges:
+            if name is None or (self.flat and drawn_inputs[head] == 1):
+                diagram.edge(tail, head)  # short edges: a lone input needs no name
             else:
                 diagram.edge(tail, head, headlabel=name, labeldistance="1.6")
         return diagram
@@ -450,23 +552,41 @@ class _Drawing:
             attributes.update(color=HIGHLIGHT_COLOR, penwidth="3", fillcolor=HIGHLIGHT_FILL)
         return attributes
 
-    def _tensor_attributes(self, key, tensor):
-        kind = role(tensor, self.walk.output)
+    def _shows_value(self, tensor):
+        if isinstance(self.show_values, bool):
+            return self.show_values
+        return id(tensor) in self.show_values
+
+    def _tensor_lines(self, tensor, kind, one_line=False):
+        """A tensor's name, shape and values (on one line with ``one_line``), its gradient."""
         data = tensor.data
-        lines = []
+        parts = []
         title = tensor.name or ("output" if kind == "output" else None)
         if title:
-            lines.append(f"<B>{html.escape(str(title))}</B>")
-        if not (kind == "input" and title is None and data.size == 1):  # a constant: just its value
-            lines.append(html.escape(_shape_text(data, self.walk.output.data.dtype)))
-        if self.show_values:
-            lines += _escaped(format_array(data))
+            parts.append(f"<B>{html.escape(str(title))}</B>")
+        shows_value = self._shows_value(tensor)
+        constant = kind == "input" and title is None and data.size == 1
+        if not (constant and shows_value):  # a constant: just its value
+            parts.append(html.escape(_shape_text(data, self.walk.output.data.dtype)))
+        if shows_value:
+            parts += _escaped(format_array(data, one_line=self.flat))
+        if one_line:
+            lines = [(NBSP + NBSP).join(parts)]
+        elif self.flat and title and len(parts) == 3:  # name and shape, then the values
+            lines = [parts[0] + NBSP + NBSP + parts[1], parts[2]]
+        else:
+            lines = parts
         if self.show_grads:
             grad = grad_of(tensor, self.grads)
             if grad is not None:
-                lines += _grad_lines(grad)
-        attributes = {"label": _html_lines(lines), "shape": "box", "style": "rounded,filled",
-                      "fillcolor": ROLE_FILL[kind], "color": "#777777"}
+                lines += _grad_lines(grad, one_line=self.flat)
+        return lines
+
+    def _tensor_attributes(self, key, tensor):
+        kind = role(tensor, self.walk.output)
+        attributes = {"label": _html_lines(self._tensor_lines(tensor, kind)), "shape": "box",
+                      "style": "rounded,filled", "fillcolor": ROLE_FILL[kind],
+                      "color": "#777777"}
         if kind == "output":
             attributes["penwidth"] = "2"
         return self._emphasis(key, attributes)
@@ -477,25 +597,57 @@ class _Drawing:
             head, detail = symbol, f"{name} #{op._seq}"
         else:
             head, detail = name, f"#{op._seq}"
-        label = (f'<<B>{html.escape(head)}</B><BR/>'
-                 f'<FONT POINT-SIZE="8">{html.escape(detail)}</FONT>>')
-        attributes = {"label": label, "shape": "ellipse", "style": "filled",
+        text = (f'<B>{html.escape(head)}</B>{NBSP if self.flat else "<BR/>"}'
+                f'<FONT POINT-SIZE="{SMALL_FONT_SIZE}">{html.escape(detail)}</FONT>')
+        for name, constant in self.constants.get(key, ()):
+            value = html.escape(format_array(constant.data))
+            text += NBSP + NBSP + (f"{html.escape(name)} = {value}" if name else value)
+        if key in self.merged:
+            return {"label": self._merged_label(key, text), "shape": "plain"}
+        attributes = {"label": f"<{text}>", "shape": "ellipse", "style": "filled",
                       "fillcolor": OP_FILL, "color": OP_BORDER, "margin": "0.04,0.02"}
         return self._emphasis(key, attributes)
 
+    def _merged_label(self, key, op_text):
+        """The op in a blue cell, the tensor it made in the cell under it."""
+        tensor = self.merged[key]
+        kind = role(tensor, self.walk.output)
+        lines = "".join(f'{line}<BR ALIGN="LEFT"/>'
+                        for line in self._tensor_lines(tensor, kind, one_line=True))
+        op_fill, op_color, tensor_color, border = OP_FILL, OP_BORDER, "#777777", 1
+        if kind == "output":
+            border = 2
+        if key in self.highlighted:
+            op_fill, op_color, tensor_color, border = (HIGHLIGHT_FILL, HIGHLIGHT_COLOR,
+                                                       HIGHLIGHT_COLOR, 3)
+        return (f'<<TABLE BORDER="0" CELLBORDER="{border}" CELLSPACING="0" CELLPADDING="3">'
+                f'<TR><TD STYLE="rounded" BGCOLOR="{op_fill}" COLOR="{op_color}">{op_text}</TD>'
+                f'</TR><TR><TD STYLE="rounded" BGCOLOR="{ROLE_FILL[kind]}" '
+                f'COLOR="{tensor_color}" ALIGN="LEFT" BALIGN="LEFT">{lines}</TD></TR></TABLE>>')
+
     def _box_attributes(self, key, module):
         ops = self.box_ops[key]
-        title = f"<B>{html.escape(module.path)}</B> {html.escape(module.kind or '')}"
-        lines = [title, html.escape(" ".join(op.name for op in ops))]
-        shapes = []
-        for op in ops:
-            result = self.walk.outputs[id(op)]
-            if self.walk.ids[id(result)] in self.visible_tensors:
-                shape = "scalar" if result.data.ndim == 0 else str(result.data.shape)
-                if shape not in shapes:
-                    shapes.append(shape)
-        if shapes:
-            lines.append(html.escape("out " + ", ".join(shapes)))
+        title = f"<B>{html.escape(module.path)}</B>{NBSP}{html.escape(module.kind or '')}"
+        names = html.escape(" ".join(op.name for op in ops))
+        if self.flat:
+            lines = [f'{title}{NBSP}{NBSP}<FONT POINT-SIZE="{SMALL_FONT_SIZE}">{names}</FONT>']
+        else:
+            lines = [title, names]
+        if key in self.merged:  # the layer's output, with its values and gradient
+            result = self.merged[key]
+            out = self._tensor_lines(result, role(result, self.walk.output), one_line=True)
+            lines.append("out " + out[0])
+            lines += out[1:]
+        else:
+            shapes = []
+            for op in ops:
+                result = self.walk.outputs[id(op)]
+                if self.walk.ids[id(result)] in self.visible_tensors:
+                    shape = "scalar" if result.data.ndim == 0 else str(result.data.shape)
+                    if shape not in shapes:
+                        shapes.append(shape)
+            if shapes:
+                lines.append(html.escape("out " + ", ".join(shapes)))
         prefix = module.path + "." if module.path else ""
         for parameter in self.box_params.get(key, ()):
             name = parameter.name or "parameter"
@@ -504,10 +656,14 @@ class _Drawing:
             lines.append(html.escape(f"{name} {parameter.data.shape}"))
             if self.show_grads:
                 grad = grad_of(parameter, self.grads)
-                if grad is not None:
-                    lines += _grad_lines(grad, small=4)  # a box lists several: keep them short
+                if grad is not None:  # a box lists several: keep them short
+                    grad_lines = _grad_lines(grad, small=4, one_line=self.flat)
+                    if self.flat:
+                        lines[-1] += NBSP + NBSP + grad_lines[0]
+                    else:
+                        lines += grad_lines
         attributes = {"label": _html_lines(lines), "shape": "box", "style": "filled",
                       "fillcolor": OP_FILL, "color": OP_BORDER, "penwidth": "1.5"}
-        if any(node_id(op) in self.highlighted for op in ops):
+        if key in self.highlighted or any(node_id(op) in self.highlighted for op in ops):
             attributes.update(color=HIGHLIGHT_COLOR, penwidth="3", fillcolor=HIGHLIGHT_FILL)
         return attributes
