@@ -1,8 +1,10 @@
 """Save and load weights: a state dict (names -> numeric arrays) as a NumPy .npz file.
 
 Loading never unpickles (``allow_pickle=False``): a file carrying an object array is
-refused before anything in it runs. Truncated, foreign and hostile files all give a
-``WeightsFileError`` that names the file and what is wrong with it.
+refused before anything in it runs. Each entry's header is checked against the archive
+before any array is allocated, so a header claiming terabytes is refused, not attempted.
+Truncated, foreign and hostile files all give a ``WeightsFileError`` that names the file
+and what is wrong with it.
 """
 
 import errno
@@ -101,7 +103,10 @@ def _fsync_folder(folder):
     """Make a rename in ``folder`` durable (POSIX; Windows cannot open a folder for this)."""
     if os.name != "posix":
         return
-    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a folder we may write in but not read: the file is saved all the same
+        return
     try:
         os.fsync(fd)
     except OSError as error:

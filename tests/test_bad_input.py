@@ -153,6 +153,8 @@ def test_complex_operands_are_refused_naming_the_op():
         x * np.array([1j, 2j])
     with pytest.raises(TypeError, match=r"^sub: complex data"):
         x - np.complex128(1j)
+    with pytest.raises(TypeError, match=r"^multiply \(from complex data\): complex data"):
+        x * 1j
     with pytest.raises(TypeError, match=r"^max: complex data"):
         ag.maximum(x, np.array([1j, 0]))
 
