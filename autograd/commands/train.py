@@ -1,25 +1,40 @@
-"""Train the course's INPUT-CONV-RELU-POOL-FC network on the 1,797 handwritten digits.
+"""Train a CNN of the course (INPUT-CONV-RELU-POOL-FC) on handwritten digits, MNIST or CIFAR-10.
 
-The digits are split once (seed 0, 20% held out for testing, the same split whatever
---seed is, so test accuracies are comparable); --seed draws the initial weights, the
-order of the mini-batches and the dropout masks. A progress bar shows the running loss
-and training accuracy of each epoch; at the end the accuracy on the held-out digits is
-printed as "test accuracy: 0.9xxx" and the weights are saved with autograd.save,
-with a diagram of the network (by layer) beside them as an .svg of the same name.
+--data picks the data set and its model (autograd.models):
+  digits   the 1,797 8x8 digits shipped with tapegrad, split once (seed 0, 20% held out
+           for testing, the same split whatever --seed is, so test accuracies are comparable)
+  mnist    without --data-path, the 5,000 MNIST digits shipped with tapegrad, split the same
+           way but stratified (4,000 to train, 1,000 to test, 100 of each digit); with
+           --data-path DIR, the folder of MNIST's four IDX files (or Fashion-MNIST's): the
+           official 60,000 to train, 10,000 to test
+  cifar10  --data-path is CIFAR-10's binary version, cifar-10-binary.tar.gz as downloaded
+           from https://www.cs.toronto.edu/~kriz/cifar.html or the folder it unpacks to: the
+           official 50,000 to train, 10,000 to test
+
+--seed draws the initial weights, the order of the mini-batches and the dropout masks.
+A progress bar shows each epoch's running loss and training accuracy; after each epoch
+a line gives the epoch's loss and training accuracy (averaged over its batches, as the
+weights moved) and the accuracy on the test images. At the end the test accuracy is
+printed as "test accuracy: 0.9xxx" and the weights are saved with autograd.save, with a
+diagram of the network (by layer) beside them as an .svg of the same name.
 
 An existing weights file is never overwritten silently: without --force the weights go
 to the first free name weights-1.npz, weights-2.npz, ... and the command says so.
 Load them back with model.load_state_dict(autograd.serialization.load(path)) on
-autograd.models.digits_cnn(MODEL).
+autograd.models.for_data(DATA, MODEL).
 
 examples:
   python -m autograd train
+  python -m autograd train --data mnist
+  python -m autograd train --data mnist --data-path ~/data/mnist --epochs 3
+  python -m autograd train --data cifar10 --data-path cifar-10-binary.tar.gz --model deeper
   python -m autograd train --model deeper --epochs 20
   python -m autograd train --optimizer sgd --lr 0.05 --out sgd.npz --force
 """
 
 import argparse
 import os
+import sys
 import time
 from collections import OrderedDict
 
@@ -27,10 +42,16 @@ import numpy as np
 
 from autograd.commands import add_output_arguments, free_name
 
-HELP = "train the digits CNN, print its test accuracy and save its weights"
+HELP = "train a CNN on the digits, MNIST or CIFAR-10, print its test accuracy and save its weights"
 
-DEFAULT_LR = {"adam": 0.01, "sgd": 0.1}
 SGD_MOMENTUM = 0.9
+# Per data set: the default epochs for each model, and the default learning rate for each
+# optimizer (the 28x28 and 32x32 networks need smaller steps than the 8x8 one).
+DEFAULT_EPOCHS = {"digits": {"basic": 15, "deeper": 25}, "mnist": {"basic": 10, "deeper": 10},
+                  "cifar10": {"basic": 10, "deeper": 15}}
+DEFAULT_LR = {"digits": {"adam": 0.01, "sgd": 0.1}, "mnist": {"adam": 0.002, "sgd": 0.05},
+              "cifar10": {"adam": 0.001, "sgd": 0.01}}
+DATA_NAMES = {"digits": "digits", "mnist": "MNIST", "cifar10": "CIFAR-10"}
 
 
 def _positive_int(text):
@@ -47,26 +68,60 @@ def _positive_float(text):
     return value
 
 
+def _defaults(table):
+    return "; ".join(f"{name}: " + ", ".join(f"{value} for {key}" for key, value in row.items())
+                     for name, row in table.items())
+
+
 def add_arguments(parser):
+    parser.add_argument("--data", choices=tuple(DATA_NAMES), default="digits",
+                        help="the data set (default digits): digits and 5,000 MNIST digits ship "
+                             "with tapegrad; the full MNIST and CIFAR-10 come from --data-path")
+    parser.add_argument("--data-path", default=None, metavar="PATH",
+                        help="mnist: the folder of MNIST's IDX files; cifar10 (required): "
+                             "cifar-10-binary.tar.gz or the folder it unpacks to")
     parser.add_argument("--model", choices=("basic", "deeper"), default="basic",
-                        help="basic: CONV(16 3x3)-RELU-POOL-FC; deeper: a second CONV(32)-RELU-POOL "
-                             "block and dropout before FC (default basic)")
+                        help="basic: the data set's INPUT-CONV-RELU-POOL-FC network; deeper: more "
+                             "layers and dropout (see autograd.models; default basic)")
     parser.add_argument("--epochs", type=_positive_int, default=None,
-                        help="passes over the training digits (default 15 for basic, 25 for deeper)")
+                        help="passes over the training images (default "
+                             f"{_defaults(DEFAULT_EPOCHS)})")
     parser.add_argument("--lr", type=_positive_float, default=None,
-                        help="learning rate (default 0.01 for adam, 0.1 for sgd)")
+                        help=f"learning rate (default {_defaults(DEFAULT_LR)})")
     parser.add_argument("--batch-size", type=_positive_int, default=32,
-                        help="digits per mini-batch (default 32)")
+                        help="images per mini-batch (default 32)")
     parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
                         help=f"adam, or sgd with momentum {SGD_MOMENTUM} (default adam)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed for the initial weights, batch order and dropout (default 0)")
     add_output_arguments(parser, "weights.npz", "the weights")
     parser.add_argument("--no-progress", action="store_true",
-                        help="no progress bar: one line per epoch instead")
+                        help="no progress bar: one line per epoch only")
 
 
-DEFAULT_EPOCHS = {"basic": 15, "deeper": 25}
+def load_data(name, path=None):
+    """``(x_train, y_train, x_test, y_test, description)`` for the data set ``name``.
+
+    Raises ``autograd.data.DataFileError`` for files that cannot be read.
+    """
+    from autograd import data
+
+    if name == "digits":
+        images, labels = data.load_digits()
+        x_train, x_test, y_train, y_test = data.train_test_split(images, labels, 0.2, seed=0)
+        where = "the shipped digits"
+    elif name == "mnist" and path is None:
+        images, labels = data.load_mnist()
+        x_train, x_test, y_train, y_test = data.train_test_split(images, labels, 0.2, seed=0,
+                                                                 stratify=True)
+        where = "the shipped MNIST digits"
+    else:
+        load = data.load_mnist if name == "mnist" else data.load_cifar10
+        x_train, y_train = load(path, split="train")
+        x_test, y_test = load(path, split="test")
+        where = f"{DATA_NAMES[name]} from {path}"
+    description = f"{len(x_train):,} images of {where}, testing on {len(x_test):,}"
+    return x_train, y_train, x_test, y_test, description
 
 
 def accuracy(model, images, labels, batch_size=512):
@@ -84,8 +139,14 @@ def accuracy(model, images, labels, batch_size=512):
     return correct / len(images)
 
 
-def train(model, x_train, y_train, epochs, optimizer, batch_size, seed, progress=True, log=print):
-    """Mini-batch training with cross-entropy; returns the last epoch's (loss, accuracy)."""
+def train(model, x_train, y_train, epochs, optimizer, batch_size, seed, progress=True, log=print,
+          test=None):
+    """Mini-batch training with cross-entropy; returns the last epoch's (loss, accuracy).
+
+    After each epoch ``log`` gets a line with the epoch's loss and training accuracy (over
+    its batches, as the weights moved) and, if ``test`` is ``(x_test, y_test)``, the
+    accuracy on those.
+    """
     from tqdm import tqdm
 
     import autograd as ag
@@ -110,15 +171,18 @@ def train(model, x_train, y_train, epochs, optimizer, batch_size, seed, progress
             bar.set_postfix(OrderedDict(loss=f"{total_loss / seen:.4f}",
                                         accuracy=f"{correct / seen:.4f}"), refresh=False)
         bar.close()
-        if not progress:
-            log(f"epoch {epoch}/{epochs}: loss {total_loss / seen:.4f}, accuracy {correct / seen:.4f}")
+        line = f"epoch {epoch}/{epochs}: loss {total_loss / seen:.4f}, train accuracy {correct / seen:.4f}"
+        if test is not None:
+            line += f", test accuracy {accuracy(model, *test):.4f}"
+        log(line)
     return total_loss / seen, correct / seen
 
 
 def run(args):
     import autograd as ag
-    from autograd import data, nn, optim
-    from autograd.models import digits_cnn
+    from autograd import nn, optim
+    from autograd.data import DataFileError
+    from autograd.models import for_data
     from autograd.serialization import save
 
     out = args.out
@@ -130,27 +194,40 @@ def run(args):
     if not os.path.isdir(folder):
         print(f"error: cannot save to {out}: the folder {folder} does not exist")
         return 2
+    if args.data == "cifar10" and args.data_path is None:
+        from autograd.data.cifar10 import CIFAR10_URL
+        print(f"error: --data cifar10 reads the files you have: download CIFAR-10's binary version "
+              f"({CIFAR10_URL}, 162 MB) and pass --data-path cifar-10-binary.tar.gz (or the folder "
+              "it unpacks to)", file=sys.stderr)
+        return 2
+    if args.data == "digits" and args.data_path is not None:
+        print("error: --data-path is for --data mnist or cifar10; the digits ship with tapegrad",
+              file=sys.stderr)
+        return 2
 
-    epochs = args.epochs or DEFAULT_EPOCHS[args.model]
-    lr = args.lr or DEFAULT_LR[args.optimizer]
-    images, labels = data.load_digits()
-    x_train, x_test, y_train, y_test = data.train_test_split(images, labels, test_fraction=0.2, seed=0)
+    try:
+        x_train, y_train, x_test, y_test, description = load_data(args.data, args.data_path)
+    except DataFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    epochs = args.epochs or DEFAULT_EPOCHS[args.data][args.model]
+    lr = args.lr or DEFAULT_LR[args.data][args.optimizer]
 
     nn.manual_seed(args.seed)
-    model = digits_cnn(args.model, rng=np.random.default_rng(args.seed))
+    model = for_data(args.data, args.model, rng=np.random.default_rng(args.seed))
     if args.optimizer == "adam":
         optimizer = optim.Adam(model.parameters(), lr=lr)
     else:
         optimizer = optim.SGD(model.parameters(), lr=lr, momentum=SGD_MOMENTUM)
     with ag.no_grad():
-        model(ag.Tensor(x_train[:1]))  # one digit through, so the summary shows each layer's output
+        model(ag.Tensor(x_train[:1]))  # one image through, so the summary shows each layer's output
     print(model)
-    print(f"training the {args.model} digits CNN on {len(x_train)} digits, testing on {len(x_test)}: "
+    print(f"training the {args.model} {DATA_NAMES[args.data]} CNN on {description}: "
           f"{epochs} epochs, batches of {args.batch_size}, {args.optimizer} lr {lr}, seed {args.seed}")
 
     start = time.perf_counter()
     train(model, x_train, y_train, epochs, optimizer, args.batch_size, args.seed,
-          progress=not args.no_progress)
+          progress=not args.no_progress, test=(x_test, y_test))
     print(f"trained in {time.perf_counter() - start:.1f} s")
     print(f"test accuracy: {accuracy(model, x_test, y_test):.4f}")
 
