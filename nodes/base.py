@@ -10,7 +10,9 @@ class Node:
     what the backward pass needs as attributes of ``self``.
     ``backwardPass(upstream)`` takes the gradient of the loss with respect to the
     output and returns a tuple with one gradient per input (``None`` for an input
-    that takes none). Broadcasting is undone by the engine, not here.
+    that takes none). Broadcasting is undone by the engine, not here. The engine checks
+    both at the boundary: an output or a gradient that is not an array of real numbers
+    (bool, int, float; NumPy and Python numbers are fine) is a TypeError naming the node.
 
     Fixed parameters (axis, stride, padding, exponent) go to ``__init__``. A node that
     takes axes checks them with ``normalize_axes`` (or ``normalize_axis`` for one), below.
