@@ -1,5 +1,6 @@
 """Draw the digits CNN's computational graph: a forward pass on a few digits, the
-cross-entropy loss and one backward, so values and gradients both show.
+cross-entropy loss and one backward, so values and gradients both show. --data mnist
+draws the MNIST CNN on real 28x28 MNIST digits (the ones shipped with tapegrad).
 
 Writes graph.svg in the current folder (replacing an earlier one; the path is printed).
 Needs Graphviz's `dot`: apt-get install -y --no-install-recommends graphviz
@@ -11,6 +12,7 @@ import sys
 HELP = "draw the digits CNN's graph with values and gradients (graph.svg)"
 
 FORMATS = ("svg", "png", "pdf")
+DATA = ("digits", "mnist")
 
 
 def add_arguments(parser):
@@ -23,6 +25,9 @@ def add_arguments(parser):
                       help="every node inside each layer's box (default)")
     view.add_argument("--by-layer", dest="expand", action="store_false",
                       help="one box per layer: the whole network at a glance")
+    parser.add_argument("--data", choices=DATA, default="digits",
+                        help="whose images and network: the 8x8 digits, or the shipped 28x28 "
+                             "MNIST digits and the MNIST CNN (default digits)")
     parser.add_argument("--model", choices=("basic", "deeper"), default="basic",
                         help="which network (default basic; see `train --model`)")
     parser.add_argument("--weights", default=None,
@@ -77,11 +82,15 @@ def run(args):
         print(f"draw: cannot tell the format from {path!r}: end --out in .svg, .png or .pdf, "
               "or pass --format", file=sys.stderr)
         return 2
-    model = models.digits_cnn(args.model, rng=args.seed)
+    model = models.for_data(args.data, args.model, rng=args.seed)
     if args.weights is not None:
         from autograd.serialization import load
         model.load_state_dict(load(args.weights))
-    images, labels = data.load_digits()
+    if args.data == "mnist":  # the test digits of `train --data mnist`: the file is sorted by label
+        from autograd.commands.train import load_data
+        _, _, images, labels, _ = load_data("mnist")
+    else:
+        images, labels = data.load_digits()
     existed = os.path.exists(path)
     try:
         draw_model(model, images[:args.batch_size], labels[:args.batch_size], path,
@@ -91,5 +100,6 @@ def run(args):
         return 1
     view = "expanded" if args.expand else "by layer"
     print(f"wrote {os.path.abspath(path)}{' (replaced the earlier file)' if existed else ''}: "
-          f"the {args.model} CNN's graph, {view}, on {min(args.batch_size, len(images))} digits")
+          f"the {args.model} {'MNIST ' if args.data == 'mnist' else ''}CNN's graph, {view}, on "
+          f"{min(args.batch_size, len(images))} {'MNIST ' if args.data == 'mnist' else ''}digits")
     return 0

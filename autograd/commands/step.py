@@ -2,7 +2,8 @@
 
 By default the graph is the course's small network f = W2 max(0, W1 x) with arrays
 small enough to show every number; --cnn steps through the default digits CNN on a
-batch of 2 digits with a cross-entropy loss (shapes and summaries instead of numbers).
+batch of 2 digits with a cross-entropy loss (shapes and summaries instead of numbers);
+--cnn --data mnist through the MNIST CNN on 2 real 28x28 MNIST digits.
 An existing page is never overwritten silently: a new name is chosen unless --force.
 """
 
@@ -21,6 +22,9 @@ def add_arguments(parser):
     parser.add_argument("--cnn", action="store_true",
                         help="step through the default digits CNN (2 digits, cross-entropy) "
                              "instead of the small f = W2 max(0, W1 x)")
+    parser.add_argument("--data", choices=("digits", "mnist"), default=None,
+                        help="with --cnn: the 8x8 digits and their CNN (default), or 28x28 MNIST "
+                             "digits and the MNIST CNN (implies --cnn)")
     add_output_arguments(parser, "step.html", "the page")
     parser.add_argument("--forward", action="store_true",
                         help="show the forward pass node by node before the backward pass")
@@ -42,26 +46,28 @@ def small_example(seed=0):
     return f, "f = W2 max(0, W1 x), step by step"
 
 
-def cnn_example(seed=0):
-    """The default digits CNN on 2 digits, with the cross-entropy loss."""
+def cnn_example(seed=0, data="digits"):
+    """The default CNN for ``data`` ("digits" or "mnist") on 2 of its images, with the cross-entropy loss."""
     from autograd import functional as F
     from autograd import nn
-    from autograd.data import load_digits
-    from autograd.models import digits_cnn
+    from autograd.data import load_digits, load_mnist
+    from autograd.models import for_data
 
     if hasattr(nn, "manual_seed"):
         nn.manual_seed(seed)
-    model = digits_cnn()
-    images, labels = load_digits()
+    model = for_data(data)
+    images, labels = load_mnist() if data == "mnist" else load_digits()
     pick = np.random.default_rng(seed).choice(len(images), size=2, replace=False)
     loss = F.cross_entropy(model(ag.tensor(images[pick])), labels[pick])
-    return loss, "the digits CNN on 2 digits, with cross-entropy, step by step"
+    name = "the MNIST CNN on 2 MNIST digits" if data == "mnist" else "the digits CNN on 2 digits"
+    return loss, f"{name}, with cross-entropy, step by step"
 
 
 def run(args):
     from autograd.viz.stepper import Stepper
 
-    output, title = cnn_example(args.seed) if args.cnn else small_example(args.seed)
+    cnn = args.cnn or args.data is not None
+    output, title = cnn_example(args.seed, args.data or "digits") if cnn else small_example(args.seed)
     path = args.out
     if not args.force:
         path = free_name(args.out)
