@@ -11,7 +11,8 @@ math (TAPEGRAD_KERNELS=reference); no splitting (TAPEGRAD_NUM_THREADS=1); glibc'
 malloc settings (TAPEGRAD_ALLOCATOR=system), which says whether the tuning still pays.
 Every process starts without thread or malloc variables, as a user's does; the kinds
 of process alternate, round after round. Prints per setting the median over rounds of
-each process's median step, its ratio to PyTorch's, and the page faults a step.
+each process's median step (and their range), its ratio to PyTorch's, and the page
+faults a step.
 """
 
 import argparse
@@ -83,8 +84,9 @@ def main(argv=None):
     print(f"training step, batch {batch}: median of {rounds} processes each, alternating")
     for label, runs in results.items():
         faults = statistics.median(r["faults"] for r in runs)
-        print(f"{label:40s} {ms[label]:7.1f} ms  {ms[label] / ms[PYTORCH]:5.2f}x PyTorch  "
-              f"{faults:6.0f} page faults per step")
+        spread = f"{min(r['ms'] for r in runs):.1f}-{max(r['ms'] for r in runs):.1f}"
+        print(f"{label:40s} {ms[label]:7.1f} ms ({spread:>11s})  "
+              f"{ms[label] / ms[PYTORCH]:5.2f}x PyTorch  {faults:6.0f} page faults per step")
     return ms
 
 
