@@ -28,21 +28,21 @@ def add_arguments(parser):
     add_output_arguments(parser, "step.html", "the page")
     parser.add_argument("--forward", action="store_true",
                         help="show the forward pass node by node before the backward pass")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed for the weights and the digits picked (default 0)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed for the weights and the digits picked (default: 1 for "
+                             "f = W2 max(0, W1 x), as in `demo`; 0 for the CNN)")
     parser.add_argument("--interval", type=int, default=1000,
                         help="milliseconds per step when playing (default 1000)")
     parser.add_argument("--text-only", action="store_true",
                         help="leave out the diagrams (no Graphviz needed)")
 
 
-def small_example(seed=0):
-    """The course's f = W2 max(0, W1 x): x has 3 values, W1 is 4x3, W2 is 1x4."""
-    rng = np.random.default_rng(seed)
-    x = ag.tensor(rng.normal(size=(3,)).round(2), name="x")
-    w1 = ag.tensor(rng.normal(size=(4, 3)).round(2), requires_grad=True, name="W1")
-    w2 = ag.tensor(rng.normal(size=(1, 4)).round(2), requires_grad=True, name="W2")
-    f = (w2 @ ag.maximum(0.0, w1 @ x)).sum()
+def small_example(seed=None):
+    """The course's f = W2 max(0, W1 x), as `demo` builds it: x has 3 values, W1 is 4x3,
+    W2 is 1x4; the default seed leaves 3 of the 4 hidden units positive."""
+    from autograd.commands.demo import SEED, course_graph
+
+    f = course_graph(SEED if seed is None else seed)[-1]
     return f, "f = W2 max(0, W1 x), step by step"
 
 
@@ -67,7 +67,10 @@ def run(args):
     from autograd.viz.stepper import Stepper
 
     cnn = args.cnn or args.data is not None
-    output, title = cnn_example(args.seed, args.data or "digits") if cnn else small_example(args.seed)
+    if cnn:
+        output, title = cnn_example(0 if args.seed is None else args.seed, args.data or "digits")
+    else:
+        output, title = small_example(args.seed)
     path = args.out
     if not args.force:
         path = free_name(args.out)
