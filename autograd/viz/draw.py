@@ -75,6 +75,8 @@ class Diagram(graphviz.Digraph):
     instead of an error traceback.
     """
 
+    highlighted = ()  # DOT ids of the nodes drawn emphasised (``draw(highlight=...)``)
+
     def pipe(self, *args, **kwargs):
         try:
             return super().pipe(*args, **kwargs)
@@ -139,12 +141,13 @@ def summary_text(array):
     return f"min {low}  mean {mean}  max {high}"
 
 
-def format_array(array, small=SMALL_ARRAY, max_lines=6, one_line=False):
+def format_array(array, small=SMALL_ARRAY, max_lines=6, one_line=False, width=None):
     """The array's values for a label: whole when small, else a min/mean/max summary.
 
     Whole means at most ``small`` elements printing on at most ``max_lines`` lines (a bias
-    of shape (1, 16, 1, 1) would take 16 lines: it gets the summary); with ``one_line``, on
-    one line of at most ``LINE_CHARS`` characters. Numbers as ``numbers.number`` writes them.
+    of shape (1, 16, 1, 1) would take 16 lines: it gets the summary), one row of a matrix a
+    line, of at most ``width`` characters when given; with ``one_line``, on one line of at
+    most ``LINE_CHARS`` characters. Numbers as ``numbers.number`` writes them.
     """
     array = np.asarray(array)
     if array.size == 0:
@@ -155,8 +158,11 @@ def format_array(array, small=SMALL_ARRAY, max_lines=6, one_line=False):
             if len(text) <= LINE_CHARS:
                 return text
         else:
-            text = np.array2string(array, separator=", ", formatter={"all": number})
-            if text.count("\n") < max_lines:
+            text = np.array2string(array, separator=", ", formatter={"all": number},
+                                   max_line_width=10_000 if width else 75)
+            lines = text.splitlines()
+            if len(lines) <= max_lines and (width is None
+                                            or max(len(line) for line in lines) <= width):
                 return text
     return summary_text(array)
 
@@ -182,8 +188,8 @@ def _escaped(text):
     return lines
 
 
-def _grad_lines(grad, small=SMALL_ARRAY, one_line=False):
-    text = _escaped(format_array(grad, small, one_line=one_line))
+def _grad_lines(grad, small=SMALL_ARRAY, one_line=False, width=None):
+    text = _escaped(format_array(grad, small, one_line=one_line, width=width))
     if len(text) == 1:
         text[0] = "grad " + text[0]
     else:
@@ -537,6 +543,7 @@ class _Drawing:
         # Nest the clusters, innermost first so that each is complete when added to its parent.
         for path in sorted(used, key=lambda p: -len(self._chain(p))):
             container(self.modules[path].parent).subgraph(container(path))
+        diagram.highlighted = sorted(self.highlighted)  # DOT ids: what a view scrolls to
         drawn_inputs = {}
         for tail, head, name in self.edges:
             drawn_inputs[head] = drawn_inputs.get(head, 0) + 1
@@ -568,18 +575,21 @@ class _Drawing:
         constant = kind == "input" and title is None and data.size == 1
         if not (constant and shows_value):  # a constant: just its value
             parts.append(html.escape(_shape_text(data, self.walk.output.data.dtype)))
+        heading = len(parts)
         if shows_value:
-            parts += _escaped(format_array(data, one_line=self.flat))
+            parts += _escaped(format_array(data, one_line=one_line,
+                                           width=LINE_CHARS if self.flat else None))
         if one_line:
             lines = [(NBSP + NBSP).join(parts)]
-        elif self.flat and title and len(parts) == 3:  # name and shape, then the values
-            lines = [parts[0] + NBSP + NBSP + parts[1], parts[2]]
+        elif self.flat:  # name and shape on one line, then the values (a matrix by rows)
+            lines = [(NBSP + NBSP).join(parts[:heading])] + parts[heading:]
         else:
             lines = parts
         if self.show_grads:
             grad = grad_of(tensor, self.grads)
             if grad is not None:
-                lines += _grad_lines(grad, one_line=self.flat)
+                lines += _grad_lines(grad, one_line=one_line,
+                                     width=LINE_CHARS if self.flat else None)
         return lines
 
     def _tensor_attributes(self, key, tensor):
