@@ -78,17 +78,22 @@ def test_course_example_text():
     stepper = Stepper(loss)
     # Nodes are called by their tape sequence number, as in diagrams and error messages.
     n1, n2, n3, n4 = (node._seq for node in stepper.nodes)
+    # The rules use the learner's names (W1, x, W2); an unnamed tensor gets the rule's slot
+    # name, primed (x′) where the learner's x is another tensor; a constant number its value.
     assert [str(s) for s in stepper.forward_steps()] == [
-        f"multiply #{n1}: z = x * y = 1.5 * 2.0 = 3.0",
-        f"max #{n2}: z = max(x, y) elementwise = max(0.0, 3.0) elementwise = 3.0",
-        f"multiply #{n3}: z = x * y = 3.0 * -4.0 = -12.0",
-        f"multiply #{n4}: z = x * y = -12.0 * 2.0 = -24.0",
+        f"multiply #{n1}: z = W1 * x = 1.5 * 2.0 = 3.0",
+        f"max #{n2}: z = max(0.0, y) elementwise = max(0.0, 3.0) elementwise = 3.0",
+        f"multiply #{n3}: z = x′ * W2 = 3.0 * -4.0 = -12.0",
+        f"multiply #{n4}: z = x′ * 2.0 = -12.0 * 2.0 = -24.0",
     ]
     assert [str(s) for s in stepper] == [
-        f"multiply #{n4}: dz = 1.0 arrived; dx = y * dz = 2.0 * 1.0 = 2.0; y is a constant",
-        f"multiply #{n3}: dz = 2.0 arrived; dx = y * dz = -4.0 * 2.0 = -8.0; dy = x * dz = 3.0 * 2.0 = 6.0",
-        f"max #{n2}: dz = -8.0 arrived; x is a constant; dy = [x < y] * dz = [0.0 < 3.0] * -8.0 = -8.0",
-        f"multiply #{n1}: dz = -8.0 arrived; dx = y * dz = 2.0 * -8.0 = -16.0; y is a constant",
+        f"multiply #{n4}: dz = 1.0 arrived; dx′ = 2.0 * dz = 2.0 * 1.0 = 2.0; "
+        "no gradient to the constant 2.0",
+        f"multiply #{n3}: dz = 2.0 arrived; dx′ = W2 * dz = -4.0 * 2.0 = -8.0; "
+        "dW2 = x′ * dz = 3.0 * 2.0 = 6.0",
+        f"max #{n2}: dz = -8.0 arrived; no gradient to the constant 0.0; "
+        "dy = [0.0 < y] * dz = [0.0 < 3.0] * -8.0 = -8.0",
+        f"multiply #{n1}: dz = -8.0 arrived; dW1 = x * dz = 2.0 * -8.0 = -16.0; x is a constant",
     ]
     assert [s.number for s in stepper.steps] == [4, 3, 2, 1]  # positions in this graph's tape
     assert params["W1"].grad == pytest.approx(-16.0) and params["W2"].grad == pytest.approx(6.0)
@@ -101,11 +106,11 @@ def test_course_example_explain_names_tensors_and_finality():
     stepper.step()
     text = stepper.step().explain()
     assert text.splitlines() == [
-        f"multiply #{n3}: z = x * y",
-        f"inputs: x: output of max #{n2}, y: W2",
+        f"multiply #{n3}: z = x′ * W2",
+        f"inputs: x′: output of max #{n2}, W2",
         "dz = 2.0 arrived",
-        f"dx = y * dz = -4.0 * 2.0 = -8.0   → output of max #{n2}: final",
-        "dy = x * dz = 3.0 * 2.0 = 6.0   → W2: final",
+        f"dx′ = W2 * dz = -4.0 * 2.0 = -8.0   → output of max #{n2}: final",
+        "dW2 = x′ * dz = 3.0 * 2.0 = 6.0   → W2: final",
     ]
 
 
@@ -115,7 +120,7 @@ def test_large_arrays_are_summarised_not_written_out():
     step = Stepper((x * y).sum()).all_steps()[1]
     text = str(step)
     assert text.startswith(f"multiply #{step.seq}: dz = ⟨4×5⟩ (min 1.0, mean 1.0, max 1.0) arrived; ")
-    assert "dx = y * dz = ⟨4×5⟩ * ⟨4×5⟩ = ⟨4×5⟩ (min 2.0, mean 2.0, max 2.0)" in text
+    assert "dX = Y * dz = ⟨4×5⟩ * ⟨4×5⟩ = ⟨4×5⟩ (min 2.0, mean 2.0, max 2.0)" in text
     assert "0.0, 1.0, 2.0" not in text  # 20 elements: no values written out
 
 
@@ -178,7 +183,9 @@ def test_cnn_stepped_gradients_match_torch_and_central_differences():
 
     def loss_at(delta):
         _, fresh = small_cnn()
-        fresh["w"].data[0, 0, 1, 1] += delta
+        weight = fresh["w"].data.copy()  # a tensor in a graph may hold a read-only array
+        weight[0, 0, 1, 1] += delta
+        fresh["w"] = ag.tensor(weight)
         with ag.no_grad():
             return _rebuild_cnn_with(fresh).item()
 
@@ -409,8 +416,19 @@ def test_frames_carry_known_grads_and_highlight():
     frames = stepper.frames(forward=True)
     assert len(frames) == 3 + 1 + 3  # forward steps, the start, backward steps
     assert frames[0]["grads"] == {} and frames[0]["highlight"] is stepper.nodes[0]
+    assert [f["counter"] for f in frames] == [
+        "forward 1 of 3", "forward 2 of 3", "forward 3 of 3", "backward: start",
+        "backward 1 of 3", "backward 2 of 3", "backward 3 of 3"]  # one numbering
+    assert all(f["title"].startswith(f["counter"]) for f in frames)
+    # The forward pass shows each value once its node has run: a (a leaf), then a*a, ...
+    a_times_a = stepper.nodes[0]
+    assert [len(f["values"]) for f in frames[:3]] == [2, 3, 4]
+    assert frames[0]["values"][-1] is stepper.forward_steps()[0].output
+    assert id(stepper.forward_steps()[1].output) not in {id(t) for t in frames[0]["values"]}
+    assert a_times_a is frames[0]["highlight"]
     start = frames[3]
-    assert start["highlight"] is None and list(start["grads"]) == [out]
+    assert start["highlight"] is out and list(start["grads"]) == [out]  # backprop starts there
+    assert start["values"] is None
     after_add = frames[5]
     assert after_add["highlight"].name == "add"
     np.testing.assert_array_equal(after_add["grads"][params["a"]], [1.0, 1.0, 1.0])
@@ -442,7 +460,7 @@ def test_widget_driven_from_python():
     view.slider.value = 2
     assert _html_text(view.text.value) == steps[1].explain()
     assert f"multiply #{steps[1].seq}: dz = 2.0 arrived" not in view.text.value  # explain(), not str()
-    assert "dx = y * dz = -4.0 * 2.0 = -8.0" in _html_text(view.text.value)
+    assert "dx′ = W2 * dz = -4.0 * 2.0 = -8.0" in _html_text(view.text.value)
     view.prev_button.click()
     assert view.frame == 1 and svg() == first_svg
     view.slider.value = view.slider.max
@@ -476,23 +494,33 @@ def test_widget_highlights_the_current_node_and_shows_known_grads():
     pytest.importorskip("ipywidgets")
     from autograd.viz.draw import HIGHLIGHT_COLOR
     from autograd.viz.graph import tensor_ids
-    out, params = course_example()
-    stepper = Stepper(out)
-    view = stepper.widget()
-    ids = tensor_ids(out)
-    steps = stepper.all_steps()
-    hidden = steps[1].inputs[0]  # max's output, which gets -8.0 at step 2
-    for frame in range(len(steps) + 1):
-        view.slider.value = frame
-        nodes = svg_nodes(view.diagram.outputs[0]["data"]["image/svg+xml"])
-        highlighted = {key for key, (strokes, _) in nodes.items() if HIGHLIGHT_COLOR in strokes}
-        assert highlighted == (set() if frame == 0 else {f"n{steps[frame - 1].seq}"})
-        hidden_text = nodes[ids[id(hidden)]][1]
-        w1_text = nodes[ids[id(params["W1"])]][1]
-        assert ("grad -8" in hidden_text) == (frame >= 2), (frame, hidden_text)
-        assert ("grad -16" in w1_text) == (frame == 4), (frame, w1_text)
-    # The view shows recorded frames: the stepper stays where it was, gradients untouched.
-    assert stepper.position == 0 and params["W1"].grad is None
+    for rankdir in ("TB", "LR"):  # top to bottom (the default) an op and its result are one node
+        out, params = course_example()
+        stepper = Stepper(out)
+        view = stepper.widget(rankdir=rankdir)
+        ids = tensor_ids(out)
+
+        def drawn(tensor):
+            if rankdir == "TB" and tensor._node is not None:
+                return f"n{tensor._node._seq}"
+            return ids[id(tensor)]
+
+        steps = stepper.all_steps()
+        hidden = steps[1].inputs[0]  # max's output, which gets -8.0 at step 2
+        for frame in range(len(steps) + 1):
+            view.slider.value = frame
+            nodes = svg_nodes(view.diagram.outputs[0]["data"]["image/svg+xml"])
+            highlighted = {key for key, (strokes, _) in nodes.items()
+                           if HIGHLIGHT_COLOR in strokes}
+            # at the start the output, where backprop starts; then the node that ran
+            assert highlighted == ({drawn(out)} if frame == 0
+                                   else {f"n{steps[frame - 1].seq}"}), (rankdir, frame)
+            hidden_text = nodes[drawn(hidden)][1]
+            w1_text = nodes[ids[id(params["W1"])]][1]
+            assert ("grad -8" in hidden_text) == (frame >= 2), (frame, hidden_text)
+            assert ("grad -16" in w1_text) == (frame == 4), (frame, w1_text)
+        # The view shows recorded frames: the stepper stays where it was, gradients untouched.
+        assert stepper.position == 0 and params["W1"].grad is None
 
 
 def test_widget_without_ipywidgets_says_what_to_install(monkeypatch):
@@ -601,3 +629,116 @@ def test_interval_must_be_positive(tmp_path):
     with pytest.raises(ValueError, match="Stepper.to_html: interval"):
         Stepper(out).to_html(tmp_path / "x.html", interval=0, diagrams=False)
     assert not (tmp_path / "x.html").exists()
+
+
+# ---------------------------------------------------------------- text a learner can follow
+
+def test_rules_use_the_learners_names():
+    """f = W2 max(0, W1 x): W1, x, W2 are called by their names, not by the slots x, y."""
+    from autograd.commands.demo import course_graph
+    x, w1, w2, hidden, f = course_graph()
+    stepper = Stepper(f)
+    matmul = stepper.forward_steps()[0]
+    assert str(matmul).startswith(f"matmul #{matmul.seq}: z = W1 @ x = [[")
+    assert matmul.explain().splitlines()[1] == "inputs: W1, x (constant)"
+    first = next(s for s in stepper.run() if s.node is matmul.node)
+    equation = first.explain().splitlines()[3]
+    assert equation.startswith("dW1 = dz @ xᵀ = ") and equation.endswith("→ W1: final")
+    second = stepper.steps[1]  # W2 @ max(0, W1 x): W2 by name, the unnamed input by its slot
+    assert str(second).startswith(f"matmul #{second.seq}: dz = [1.0] arrived; dW2 = dz @ yᵀ")
+    assert "inputs: W2, y: output of max #" in second.explain()
+
+
+def test_slot_names_that_clash_with_the_learners_are_primed():
+    x = ag.tensor(3.0, requires_grad=True, name="x")
+    y = ag.tensor(-4.0, requires_grad=True, name="y")
+    stepper = Stepper((x * y) * 2.0)
+    outer = stepper.step()  # its input is the unnamed x * y, not the learner's x
+    assert str(outer) == (f"multiply #{outer.seq}: dz = 1.0 arrived; dx′ = 2.0 * dz = 2.0 * 1.0 "
+                          "= 2.0; no gradient to the constant 2.0")
+    assert f"inputs: x′: output of multiply #{stepper.nodes[0]._seq}, a constant 2.0" \
+        in outer.explain()
+
+
+def test_zero_is_never_written_with_a_sign():
+    from autograd.viz.numbers import number
+    from autograd.viz.step_text import show
+    assert number(-0.0) == "0.0" and number(np.float32(-0.0)) == "0.0" and number(-1e-7) == "-1e-07"
+    assert show(np.array([-0.73, -0.0, 0.0])) == "[-0.73, 0.0, 0.0]"
+    # A ReLU's backward masks a negative gradient: what arrives below it may be -0.0.
+    a = ag.tensor([-1.0, 2.0, -3.0, 0.5], requires_grad=True, name="a")
+    out = (ag.maximum(0.0, a) * -3.0).sum()
+    text = "\n".join(step.explain() for step in Stepper(out).run())
+    text += "\n".join(f["text"] for f in Stepper(out).frames(forward=True))
+    assert not re.search(r"-0\.0(?!\d)", text), text
+
+
+def test_a_rule_in_words_keeps_its_parameter_apart_from_the_values():
+    """Notebook 6's leaky ReLU: the slope a is a parameter, the list after it the output."""
+    from nodes import Node
+
+    class LeakyReLUNode(Node):
+        """z = x if x > 0 else a * x, for a fixed slope a"""
+        name, symbol = "leaky_relu", "lrelu"
+        rules = ("dx = ([x > 0] + a * [x <= 0]) * dz",)
+
+        def __init__(self, slope):
+            self.slope = slope
+
+        def forwardPass(self, x):
+            self.positive = x > 0
+            return np.where(self.positive, x, self.slope * x)
+
+        def backwardPass(self, dz):
+            return (np.where(self.positive, dz, self.slope * dz),)
+
+    h = ag.tensor([0.0, -2.5], requires_grad=True, name="h")
+    out = (ag.apply(LeakyReLUNode(0.1), h) * ag.tensor([2.0, -1.0], name="W")).sum()
+    stepper = Stepper(out)
+    forward = str(stepper.forward_steps()[0])
+    assert forward.endswith("z = h if h > 0 else a * h, for a fixed slope a (a = 0.1), "
+                            "so z = [0.0, -0.25]"), forward
+    assert "slope a = [" not in forward
+    backward = stepper.run()[-1].explain()
+    assert "dh = ([h > 0] + a * [h <= 0]) * dz = ([[0.0, -2.5] > 0] + 0.1 * " in backward
+    assert backward.splitlines()[0].endswith("for a fixed slope a (a = 0.1)")
+
+
+def test_forward_frames_show_each_value_when_its_node_runs():
+    pytest.importorskip("graphviz")
+    from autograd.viz.step_diagram import frame_svg
+    x = ag.tensor(3.0, requires_grad=True, name="x")
+    out = ((x * 7.0) + 5.0) * 11.0  # 21.0, then 26.0, then 286.0
+    stepper = Stepper(out)
+    frames = stepper.frames(forward=True)
+    texts = []
+    for frame in frames[:3]:
+        svg, focus = frame_svg(out, frame)
+        assert focus == f"n{frame['highlight']._seq}"
+        texts.append(" ".join(t for _, t in svg_nodes(svg).values()))
+    assert "21.0" in texts[0] and "26.0" not in texts[0] and "286.0" not in texts[0]
+    assert "26.0" in texts[1] and "286.0" not in texts[1]
+    assert "286.0" in texts[2]
+    assert all("3.0" in text for text in texts)  # the input is known from the start
+
+
+def test_widget_text_breaks_between_words():
+    pytest.importorskip("ipywidgets")
+    out, _ = course_example()
+    view = Stepper(out).widget(diagrams=False)
+    assert "word-break: normal" in view.text.value and "overflow-wrap: break-word" in view.text.value
+
+
+def test_demo_shows_gradients_flowing_and_says_what_a_dead_unit_is(capsys):
+    from autograd.__main__ import main
+    from autograd.commands.demo import SEED, course_graph
+    x, w1, w2, hidden, f = course_graph(SEED)
+    assert (hidden.data > 0).sum() >= 3  # the default seed: most hidden units carry a gradient
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "df/dW1" in out and not re.search(r"-0\.?(?![.\d])", out)  # no -0. printed
+    dead = [i + 1 for i in np.flatnonzero(hidden.data <= 0)]
+    if dead:
+        assert f"hidden unit {dead[0]}" in out and "That is what a ReLU does" in out
+    assert main(["demo", "--seed", "0"]) == 0  # seed 0: three dead units, said so
+    assert "hidden units 2, 3, 4" in " ".join(capsys.readouterr().out.split())

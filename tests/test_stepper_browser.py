@@ -85,11 +85,11 @@ def test_page_moves_on_click_and_arrow_keys(page_and_frames):
     now = state(page)
     assert now["frame"] == 1 and now["slider"] == 1
     assert now["title"] == frames[1]["title"] and now["text"] == frames[1]["text"]
-    assert "dx = y * dz = 2.0 * 1.0 = 2.0" in now["text"]
+    assert "dx′ = 2.0 * dz = 2.0 * 1.0 = 2.0" in now["text"]  # x′: the learner's x is W1's
     page.keyboard.press("ArrowRight")
     now = state(page)
     assert now["frame"] == 2 and now["text"] == frames[2]["text"]
-    assert "dx = y * dz = -4.0 * 2.0 = -8.0" in now["text"]
+    assert "dx′ = W2 * dz = -4.0 * 2.0 = -8.0" in now["text"]
     page.keyboard.press("ArrowLeft")
     assert state(page)["frame"] == 1
     page.keyboard.press("End")
@@ -116,3 +116,131 @@ def test_page_slider_and_play(page_and_frames):
                            timeout=10000)  # playing stops at the end
     assert state(page)["text"] == frames[last]["text"]
     assert errors == []
+
+
+# ---------------------------------------------------------------- the diagram in the window
+
+WINDOW = {"width": 1400, "height": 900}  # a laptop's browser window
+
+
+def rect(page, selector):
+    return page.eval_on_selector(selector, "e => { const r = e.getBoundingClientRect(); "
+                                           "return [r.left, r.top, r.right, r.bottom]; }")
+
+
+def node_rect(page, dot_id):
+    """The rectangle of the diagram's node ``dot_id`` (a DOT id such as n12 or t3)."""
+    return page.evaluate("""id => {
+        for (const title of document.querySelectorAll('#diagram g.node > title')) {
+            if (title.textContent === id) {
+                const r = title.parentNode.getBoundingClientRect();
+                return [r.left, r.top, r.right, r.bottom];
+            }
+        }
+        return null; }""", dot_id)
+
+
+def visible_area(page):
+    """The part of the diagram's box that shows its content (without its scroll bars)."""
+    return page.eval_on_selector("#diagram", """e => { const r = e.getBoundingClientRect();
+        return [r.left + e.clientLeft, r.top + e.clientTop, r.left + e.clientLeft + e.clientWidth,
+                r.top + e.clientTop + e.clientHeight]; }""")
+
+
+def inside(inner, outer, slack=1.0):
+    return (inner[0] >= outer[0] - slack and inner[1] >= outer[1] - slack
+            and inner[2] <= outer[2] + slack and inner[3] <= outer[3] + slack)
+
+
+@pytest.fixture(scope="module")
+def cnn_page_path(tmp_path_factory):
+    from autograd.commands.step import cnn_example
+    loss, _ = cnn_example(seed=0)
+    stepper = Stepper(loss)
+    path = tmp_path_factory.mktemp("cnn") / "cnn.html"
+    stepper.to_html(path, interval=50)
+    return path, stepper.frames()
+
+
+def test_the_cnn_diagram_fits_the_window_and_the_current_node_stays_in_view(browser,
+                                                                             cnn_page_path):
+    path, frames = cnn_page_path
+    page = browser.new_page(viewport=WINDOW)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(path.as_uri())
+    focus = page.evaluate("JSON.parse(document.getElementById('frames').textContent)"
+                          ".map(f => f.focus)")
+    # Fit is on by default: the box uses the window and the whole diagram is in it.
+    assert page.is_checked("#fit")
+    window = [0, 0, WINDOW["width"], WINDOW["height"]]
+    box = rect(page, "#diagram")
+    assert inside(box, window)
+    assert box[2] - box[0] > 0.55 * WINDOW["width"] and box[3] - box[1] > 0.6 * WINDOW["height"]
+    assert inside(rect(page, "#diagram svg"), visible_area(page))
+    assert page.text_content("#counter") == "backward: start"  # one numbering: the title's
+    assert page.text_content("#title").startswith("backward: start")
+    # At 100% the diagram is larger than its box: it scrolls, and the node of the current
+    # step stays in view, at the start too, where the output is (backprop starts there).
+    page.click("#fit")
+    svg, area = rect(page, "#diagram svg"), visible_area(page)
+    assert svg[3] - svg[1] > area[3] - area[1]  # scrolls
+    assert focus[0] == f"n{frames[1]['highlight']._seq}"  # the output, with the op that made it
+    assert inside(node_rect(page, focus[0]), visible_area(page))
+    for key, frame in (("ArrowRight", 1), ("ArrowRight", 2), ("End", len(frames) - 1),
+                       ("Home", 0)):
+        page.keyboard.press(key)
+        assert int(page.get_attribute("body", "data-frame")) == frame
+        assert page.text_content("#counter") == frames[frame]["counter"]
+        assert inside(node_rect(page, focus[frame]), visible_area(page)), (key, frame)
+    page.click("#fit")  # and back to fitting
+    assert inside(rect(page, "#diagram svg"), visible_area(page))
+    assert errors == []
+    page.close()
+
+
+def test_the_widgets_diagram_fits_its_box_and_scrolls_to_the_current_node(browser, tmp_path):
+    """The HTML the widget puts in its output (Jupyter cannot run here): in Chromium, in a
+    576 px column like JupyterLab's, fitted by default; at 100% scrolled to the node."""
+    pytest.importorskip("ipywidgets")
+    from autograd.commands.step import cnn_example
+    loss, _ = cnn_example(seed=0)
+    stepper = Stepper(loss)
+    view = stepper.widget()
+    view.slider.value = 3
+    frame = stepper.frames()[3]
+    focus = f"n{frame['highlight']._seq}"
+    assert view.fit.value  # fit by default
+
+    def open_output(name):
+        data = view.diagram.outputs[0]["data"]
+        assert data["image/svg+xml"].startswith("<svg")  # for front ends without HTML
+        page_path = tmp_path / name
+        page_path.write_text(f'<!DOCTYPE html><html><body style="margin: 0">'
+                             f'<div style="width: 576px">{data["text/html"]}</div></body></html>',
+                             encoding="utf-8")
+        page = browser.new_page(viewport=WINDOW)
+        page.goto(page_path.as_uri())
+        return page
+
+    page = open_output("fit.html")
+    box = page.eval_on_selector(".tapegrad-diagram", "e => { const r = e.getBoundingClientRect(); "
+                                                     "return [r.left, r.top, r.right, r.bottom]; }")
+    svg = rect(page, ".tapegrad-diagram svg")
+    assert inside(svg, box) and svg[2] - svg[0] > 0.9 * 574  # fits, using the box's width
+    page.close()
+    view.fit.value = False
+    page = open_output("full.html")
+    area = page.eval_on_selector(".tapegrad-diagram", """e => { const r = e.getBoundingClientRect();
+        return [r.left, r.top, r.left + e.clientWidth, r.top + e.clientHeight]; }""")
+    svg = rect(page, ".tapegrad-diagram svg")
+    assert svg[2] - svg[0] > area[2] - area[0]  # at 100%: wider than the box
+    node = page.evaluate("""id => {
+        for (const title of document.querySelectorAll('g.node > title')) {
+            if (title.textContent === id) {
+                const r = title.parentNode.getBoundingClientRect();
+                return [r.left, r.top, r.right, r.bottom];
+            }
+        } }""", focus)
+    assert inside(node, area)
+    page.close()

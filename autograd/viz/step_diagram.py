@@ -20,17 +20,19 @@ class DiagramsNeedGraphviz(graphviz.ExecutableNotFound):
                   "(as root), or pass diagrams=False for the text alone")
 
 
-def rankdir_for(node_count, rankdir=None):
-    """Left to right for small graphs; top to bottom once a row would get too wide to read."""
-    if rankdir is None:
-        return "LR" if node_count <= 10 else "TB"
-    return rankdir
+def frame_svg(output, frame, rankdir=None):
+    """The diagram of ``output`` for one frame, as SVG text, and the DOT id of the node to
+    keep in view (the frame's ``highlight``; None without one).
 
-
-def frame_svg(output, frame, rankdir):
-    """The diagram of ``output`` for one frame (its ``highlight`` and ``grads``), as SVG text."""
-    digraph = draw(output, highlight=frame["highlight"], grads=frame["grads"], rankdir=rankdir)
-    return render_svg(digraph)
+    The frame's ``highlight`` is emphasised, its ``grads`` written in red, and only the
+    values of its ``values`` shown (all when None).
+    """
+    values = frame.get("values")
+    # Top to bottom by default: the diagram sits beside the text, in a box taller than wide.
+    digraph = draw(output, highlight=frame["highlight"], grads=frame["grads"],
+                   rankdir=rankdir or "TB", show_values=True if values is None else values)
+    focus = digraph.highlighted[0] if digraph.highlighted else None
+    return render_svg(digraph), focus
 
 
 def render_svg(digraph):

@@ -1,9 +1,11 @@
 """The step-through as one self-contained HTML page (made by ``Stepper.to_html``).
 
 The page holds everything it needs: the frames as JSON, each with its diagram as inline
-SVG, and the style and controls from ``static/stepper.css`` and ``static/stepper.js``
-(shipped as package data, read with ``importlib.resources`` and inlined). It needs no
-network, server or Jupyter.
+SVG, and the style and controls from ``static/stepper.css``, ``static/fit.js`` and
+``static/stepper.js`` (shipped as package data, read with ``importlib.resources`` and
+inlined). It needs no network, server or Jupyter. The diagram fills the window beside the
+text and is fitted to it by default; unticked, it shows at 100% and scrolls so that the
+current node (the output at the start of backprop) is in view.
 """
 
 import functools
@@ -25,11 +27,11 @@ def write_page(stepper, path, overwrite, forward, interval, title, diagrams, ran
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"Stepper.to_html: {path} already exists; pass overwrite=True "
                               "to replace it, or choose another path")
-    frames = stepper.frames(forward)
-    records = [{"title": f["title"], "text": f["text"],
-                "svg": frame_svg(stepper.output, f, rankdir) if diagrams else "",
-                "focus": None if f["highlight"] is None else f"n{f['highlight']._seq}"}
-               for f in frames]
+    records = []
+    for frame in stepper.frames(forward):
+        svg, focus = frame_svg(stepper.output, frame, rankdir) if diagrams else ("", None)
+        records.append({"counter": frame["counter"], "title": frame["title"],
+                        "text": frame["text"], "svg": svg, "focus": focus})
     page = _page(records, title or "tapegrad: backprop step by step", interval)
     with open(path, "w" if overwrite else "x", encoding="utf-8") as handle:
         handle.write(page)
@@ -49,7 +51,7 @@ def _script_json(value):
 
 
 def _page(records, title, interval):
-    script = _static("stepper.js").replace("INTERVAL", str(int(interval)))
+    script = _static("fit.js") + _static("stepper.js").replace("INTERVAL", str(int(interval)))
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -60,6 +62,7 @@ def _page(records, title, interval):
 {_static("stepper.css")}</style>
 </head>
 <body data-frame="0">
+<header>
 <h1>{html.escape(title)}</h1>
 <div id="controls">
   <button id="prev" type="button">&#9664; Prev</button>
@@ -68,9 +71,11 @@ def _page(records, title, interval):
   <input id="slider" type="range" min="0" max="{len(records) - 1}" value="0" step="1"
          aria-label="step">
   <span id="counter"></span>
-  <label><input id="fit" type="checkbox"> fit the diagram to the window</label>
+  <label title="untick to see the diagram at 100%, scrolled to the current node"><input
+    id="fit" type="checkbox" checked> fit the diagram to the window</label>
 </div>
 <div id="title"></div>
+</header>
 <div id="main"><div id="diagram"></div><pre id="text"></pre></div>
 <p class="help">Keys: &larr; &rarr; previous / next step, Home / End, space to play.
 Made by tapegrad's Stepper; this page needs no network.</p>

@@ -9,7 +9,10 @@ input, and which of those gradients are now final. ``back()`` replays from the s
 
 Nodes are called by their name and tape sequence number (``multiply #3``), as in the
 diagrams and the engine's error messages; ``Step.number`` is also given: the node's
-position (1, 2, ...) in the tape order of this graph alone.
+position (1, 2, ...) in the tape order of this graph alone. In the rules, tensors are
+called by the learner's names where they have one (``z = W1 @ x``, ``dW1 = dz @ xᵀ``), a
+constant number by its value, other tensors by the rule's slot names (x, y), primed (x′)
+when the learner has a tensor of that name elsewhere in the graph.
 
 The stepper reads the graph and keeps it: it backpropagates with ``retain_graph=True``
 so that ``back()`` can replay, and it never changes how backprop runs.
@@ -28,7 +31,7 @@ from .. import tape
 from ..tensor import Tensor
 from . import step_text
 from .graph import walk
-from .step_diagram import DiagramsNeedGraphviz, rankdir_for, render_svg
+from .step_diagram import DiagramsNeedGraphviz, render_svg
 from .step_page import write_page
 from .step_text import SMALL, show
 from .step_widget import StepperWidget, stepper_widget
@@ -42,7 +45,7 @@ __all__ = ["Stepper", "Step", "ForwardStep", "StepperWidget", "DiagramsNeedGraph
 class _NodeView:
     """What the forward and the backward step share: the node, where it ran, its tensors."""
 
-    def __init__(self, node, number, output, namer):
+    def __init__(self, node, number, output, namer, taken=frozenset()):
         self.node = node
         self.op = node.name
         self.number = number
@@ -51,8 +54,9 @@ class _NodeView:
         self.layer = scope.path if scope is not None else None
         self.kind = scope.kind if scope is not None else None
         self.inputs = tuple(node._inputs)
-        self.names = step_text.input_names(node)
+        self.slots = step_text.input_names(node)
         self.output = output
+        self.names, self.out = step_text.symbols(node, output, taken)
         self._namer = namer  # the stepper's way of calling a tensor in text
 
     @property
@@ -77,8 +81,10 @@ class Step(_NodeView):
       layer     the dotted path of the module that made it (None outside modules), ``kind``
                 the module's class name
       upstream  the gradient that arrived (dz), of the output's shape
-      inputs    the node's input tensors, in argument order; ``names`` their symbols (x, y, w)
-      output    the tensor the node produced
+      inputs    the node's input tensors, in argument order; ``names`` how the text calls
+                them: the tensor's name (W1) if it has one, else the rule's symbol (x, y,
+                w; x′ when the learner calls another tensor x); ``slots`` the rule's symbols
+      output    the tensor the node produced; ``out`` its symbol (z unless it has a name)
       grads     what it sent to each input (None where nothing was sent), after the engine
                 summed away broadcasting
       final     per input: True when that gradient is now complete, False when other
@@ -90,8 +96,8 @@ class Step(_NodeView):
     """
 
     def __init__(self, index, node, number, output, namer, upstream, grads, final, waiting,
-                 updates=()):
-        super().__init__(node, number, output, namer)
+                 updates=(), taken=frozenset()):
+        super().__init__(node, number, output, namer, taken)
         self.index = index
         self.rules = tuple(node.rules)
         self.upstream = upstream
@@ -165,6 +171,7 @@ class Stepper:
         self._number = {id(node): k for k, node in enumerate(self.nodes, start=1)}
         self._output_of = graph.outputs
         self._tensors = {id(tensor): tensor for tensor in graph.tensors}
+        self._taken = frozenset(t.name for t in graph.tensors if t.name)  # the learner's names
         consumers = {}  # id(tensor) -> [seqs ascending], [nodes ascending]
         for node in self.nodes:
             for tensor in node._inputs:
@@ -245,7 +252,8 @@ class Stepper:
             final.append(not still)
             waiting.append(tuple(self.label(user) for user in reversed(still)))
         return Step(len(self._history) + 1, node, self._number[id(node)], self._output_of[id(node)],
-                    self._tensor_label, raw.upstream, raw.grads, final, waiting, updates)
+                    self._tensor_label, raw.upstream, raw.grads, final, waiting, updates,
+                    self._taken)
 
     def run(self):
         """Run backprop to the end; the steps that ran."""
@@ -316,7 +324,7 @@ class Stepper:
     def forward_steps(self):
         """The forward pass node by node in tape order, with the values that appeared."""
         number, output_of, namer = self._number, self._output_of, self._tensor_label
-        return [ForwardStep(node, number[id(node)], output_of[id(node)], namer)
+        return [ForwardStep(node, number[id(node)], output_of[id(node)], namer, self._taken)
                 for node in self.nodes]
 
     def __len__(self):
@@ -331,26 +339,37 @@ class Stepper:
     def frames(self, forward=False):
         """What the widget and the page show, one frame per position.
 
-        Each frame is a dict: ``title``, ``text``, ``highlight`` (the node to emphasise or
-        None) and ``grads`` (``{tensor: gradient}`` known at that point, for the diagram).
-        With ``forward=True`` the forward pass comes first, node by node.
+        Each frame is a dict: ``counter`` (where it is, one numbering: 'forward 2 of 4',
+        'backward: start', 'backward 3 of 4'), ``title`` (the counter and the node),
+        ``text``, ``highlight`` (the node or tensor to emphasise: the output at the start of
+        backprop), ``grads`` (``{tensor: gradient}`` known at that point, for the diagram)
+        and ``values`` (the tensors whose values are known: None for all). With
+        ``forward=True`` the forward pass comes first, node by node, each value appearing
+        when its node runs.
         """
         frames = []
         if forward:
             forward_steps = self.forward_steps()
+            known = [t for t in self._tensors.values() if t._node is None]  # leaves: given
             for k, item in enumerate(forward_steps, start=1):
-                frames.append({"title": f"forward {k} of {len(forward_steps)}: {item.label}",
-                               "text": item.explain(), "highlight": item.node, "grads": {}})
+                known.append(item.output)
+                counter = f"forward {k} of {len(forward_steps)}"
+                frames.append({"counter": counter, "title": f"{counter}: {item.label}",
+                               "text": item.explain(), "highlight": item.node, "grads": {},
+                               "values": list(known)})
         steps = self.all_steps()
         known = {self.output: self._initial}
-        frames.append({"title": f"backward: start ({len(steps)} steps)",
-                       "text": step_text.start_text(self._initial),
-                       "highlight": None, "grads": dict(known)})
+        frames.append({"counter": "backward: start",
+                       "title": f"backward: start at the output ({len(steps)} steps)",
+                       "text": step_text.start_text(self._initial, self.output),
+                       "highlight": self.output, "grads": dict(known), "values": None})
         for step in steps:
             for tensor, grad in step._updates:
                 known[tensor] = grad
-            frames.append({"title": f"backward {step.index} of {len(steps)}: {step.label}",
-                           "text": step.explain(), "highlight": step.node, "grads": dict(known)})
+            counter = f"backward {step.index} of {len(steps)}"
+            frames.append({"counter": counter, "title": f"{counter}: {step.label}",
+                           "text": step.explain(), "highlight": step.node,
+                           "grads": dict(known), "values": None})
         return frames
 
     # ------------------------------------------------------------ the views
@@ -360,12 +379,12 @@ class Stepper:
 
         ``forward=True`` shows the forward pass first. Needs ipywidgets (``pip install
         tapegrad[notebooks]``) and, for the diagrams, Graphviz's ``dot`` (``diagrams=False``
-        shows the text only). ``rankdir`` ("LR", "TB") defaults to left to right for small
-        graphs and top to bottom for larger ones.
+        shows the text only). ``rankdir`` is "TB" (top to bottom, the default: the diagram
+        sits beside the text) or "LR". The diagram fits its box (a toggle shows it at 100%,
+        scrolled to the current node).
         """
         _check_interval(interval, "Stepper.widget")
-        return stepper_widget(self, forward, interval, diagrams,
-                              rankdir_for(len(self.nodes), rankdir))
+        return stepper_widget(self, forward, interval, diagrams, rankdir)
 
     def to_html(self, path, overwrite=False, forward=False, interval=1000, title=None,
                 diagrams=True, rankdir=None):
@@ -373,13 +392,13 @@ class Stepper:
 
         SVG diagrams are inline and the controls are plain JavaScript: the page needs no
         network, server or Jupyter. Buttons, a slider, Play, and the keys ← → (Home, End,
-        space to play); the diagram scrolls to the current node. ``forward=True`` shows the
-        forward pass first; ``interval`` is the time per step when playing, in ms. An
-        existing file is kept unless ``overwrite=True``.
+        space to play); the diagram fills the window and fits it (a toggle shows it at 100%,
+        scrolled so that the current node is in view). ``forward=True`` shows the
+        forward pass first; ``interval`` is the time per step when playing, in ms;
+        ``rankdir`` as for ``widget()``. An existing file is kept unless ``overwrite=True``.
         """
         _check_interval(interval, "Stepper.to_html")
-        return write_page(self, path, overwrite, forward, interval, title, diagrams,
-                          rankdir_for(len(self.nodes), rankdir))
+        return write_page(self, path, overwrite, forward, interval, title, diagrams, rankdir)
 
 
 def _check_interval(interval, caller):

@@ -1,5 +1,6 @@
 // The controls of the stepper's page. autograd/viz/step_page.py inlines this file into
-// the page and puts the time per step when playing, in ms, for the placeholder below.
+// the page, after fit.js (tapegradPlace), and puts the time per step when playing, in ms,
+// for the placeholder below.
 (function () {
   "use strict";
   var frames = JSON.parse(document.getElementById("frames").textContent);
@@ -13,33 +14,26 @@
     k = Math.max(0, Math.min(last, k));
     current = k;
     slider.value = String(k);
-    var box = $("diagram");
-    box.innerHTML = frames[k].svg;
-    focus(box, frames[k].focus);
-    $("title").textContent = frames[k].title;
+    $("title").textContent = frames[k].title;  // first: the box's size depends on them
     $("text").textContent = frames[k].text;
-    $("counter").textContent = k + " / " + last;
+    $("counter").textContent = frames[k].counter;
+    $("diagram").innerHTML = frames[k].svg;
+    place();
     prev.disabled = k === 0;
     next.disabled = k === last;
     document.body.setAttribute("data-frame", String(k));
   }
-  function focus(box, id) {
-    // Scroll the diagram (not the page) so the current node is in the middle of the view.
-    if (!id || box.classList.contains("fit")) { return; }
-    var titles = box.querySelectorAll("g.node > title");
-    for (var i = 0; i < titles.length; i++) {
-      if (titles[i].textContent === id) {
-        var r = titles[i].parentNode.getBoundingClientRect(), c = box.getBoundingClientRect();
-        box.scrollLeft += (r.left + r.width / 2) - (c.left + c.width / 2);
-        box.scrollTop += (r.top + r.height / 2) - (c.top + c.height / 2);
-        return;
-      }
-    }
+  function place() {
+    // Fitted to the window (or at 100%), the current node in view: at the start of backprop
+    // that is the output, where it starts.
+    tapegradPlace($("diagram"), frames[current].focus, $("fit").checked);
   }
-  $("fit").addEventListener("change", function () {
-    $("diagram").classList.toggle("fit", this.checked);
-    focus($("diagram"), frames[current].focus);
-  });
+  $("fit").addEventListener("change", place);
+  if (window.ResizeObserver) {  // a resized window, a title that wraps to two lines
+    new ResizeObserver(function () { place(); }).observe($("diagram"));
+  } else {
+    window.addEventListener("resize", place);
+  }
   function stop() {
     if (timer !== null) { clearInterval(timer); timer = null; }
     play.textContent = "\u25B6 Play";
@@ -56,7 +50,8 @@
   play.addEventListener("click", function () { if (timer === null) { start(); } else { stop(); } });
   slider.addEventListener("input", function () { stop(); show(parseInt(slider.value, 10)); });
   document.addEventListener("keydown", function (event) {
-    if (event.target === slider || event.target.id === "fit") { return; }
+    if (event.target === slider) { return; }             // the slider has its own keys
+    if (event.target.id === "fit" && event.key === " ") { return; }  // space ticks the box
     if (event.altKey || event.ctrlKey || event.metaKey) { return; }
     var moves = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
     if (event.key in moves) { stop(); show(current + moves[event.key]); }
