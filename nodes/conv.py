@@ -24,7 +24,7 @@ class ConvolutionNode(Node):
     rules = ("dx[S·i+m, S·j+n] += w[m, n] · dz[i, j]",
              "dw[m, n] = Σᵢⱼ x[S·i+m, S·j+n] · dz[i, j]",
              "dbias = Σᵢⱼ dz[i, j]")
-    saved = ("x_pad", "w", "fast")
+    saved = ("columns", "w", "fast")
 
     def __init__(self, stride=1, padding=0, floor=False):
         self.stride = check_params(stride, "stride", self.name, 1)
@@ -33,15 +33,13 @@ class ConvolutionNode(Node):
 
     def forwardPass(self, x, w, bias=None):
         x, w, bias = self._prepare(x, w, bias)  # checked; 1-D as height 1; one dtype
-        (Ph, Pw), K = self.pads, w.shape[0]
         self.fast = kernels.find("conv", self, x, w, bias)  # the same numbers, faster, or None
         if self.fast is not None:
             return self._finish(self.fast.forward(x, w, bias))
-        self.x_pad = np.pad(x, ((0, 0), (0, 0), (Ph, Ph), (Pw, Pw)))
-        self.w = w
-        # one row per window (im2col, by a reshape inside tensordot), times the filters
-        z = np.tensordot(self._windows(), w, axes=([1, 4, 5], [1, 2, 3]))  # (N, Ho, Wo, K)
-        z = z.transpose(0, 3, 1, 2)
+        N, K, Ho, Wo = self.out_shape
+        self.columns, self.w = self._im2col(x), w  # (C·Fh·Fw, N·Ho·Wo): a column per window
+        z = w.reshape(K, -1) @ self.columns  # each output pixel: one filter · one window
+        z = z.reshape(K, N, Ho, Wo).transpose(1, 0, 2, 3)
         return self._finish(z if bias is None else z + bias.reshape(K, 1, 1))
 
     def backwardPass(self, dz):
@@ -50,25 +48,29 @@ class ConvolutionNode(Node):
         if self.fast is not None:
             dx, dw, dbias = self.fast.backward(dz, needs)
         else:
-            w, x_pad, windows = self.w, self.x_pad, self._windows()
-            dw = np.tensordot(dz, windows, axes=([0, 2, 3], [0, 2, 3]))  # (K, C, Fh, Fw)
-            dbias = dz.sum(axis=(0, 2, 3))
-            # col2im: each window's gradient Σ_k w[k] · dz[k] goes back where it was read
-            d_windows = np.tensordot(dz, w, axes=([1], [0]))  # (N, Ho, Wo, C, Fh, Fw)
-            dx_pad = np.zeros_like(x_pad)
-            (Sh, Sw), (Ho, Wo), (Fh, Fw) = self.strides, self.out_shape[2:], w.shape[2:]
+            w, (N, K, Ho, Wo), (Sh, Sw) = self.w, self.out_shape, self.strides
+            dz_rows = dz.transpose(1, 0, 2, 3).reshape(K, -1)  # laid out as z was computed
+            dw = (dz_rows @ self.columns.T).reshape(w.shape)
+            dbias = dz_rows.sum(axis=1)
+            # col2im: each window's gradient, Σ_k w[k] · dz[k], added back where it was read
+            C, Fh, Fw = w.shape[1:]
+            d_columns = (w.reshape(K, -1).T @ dz_rows).reshape(C, Fh, Fw, N, Ho, Wo)
+            (H, W), (Ph, Pw) = self.in_size, self.pads
+            dx_pad = np.zeros((N, C, H + 2 * Ph, W + 2 * Pw), dtype=dz_rows.dtype)
             for m in range(Fh):
                 for n in range(Fw):
                     dx_pad[:, :, m:m + Sh * Ho:Sh, n:n + Sw * Wo:Sw] += (
-                        d_windows[..., m, n].transpose(0, 3, 1, 2))
-            (Ph, Pw), (H, W) = self.pads, x_pad.shape[2:]
-            dx = dx_pad[:, :, Ph:H - Ph, Pw:W - Pw]
+                        d_columns[:, m, n].transpose(1, 0, 2, 3))
+            dx = dx_pad[:, :, Ph:Ph + H, Pw:Pw + W]
         grads = (self._finish(dx) if needs[0] else None, self._finish(dw) if needs[1] else None)
         return grads + ((dbias if needs[2] else None,) if self.inputs == 3 else ())
 
-    def _windows(self):
-        """The view (N, C, Ho, Wo, Fh, Fw) of the padded input's windows (no copy)."""
-        return windows(self.x_pad, self.w.shape[2:], self.strides, self.out_shape[2:])
+    def _im2col(self, x):
+        """The windows of the zero-padded x as the columns of a matrix (C·Fh·Fw, N·Ho·Wo)."""
+        (Ph, Pw), (Fh, Fw), (N, K, Ho, Wo) = self.pads, self.kernel, self.out_shape
+        x_pad = np.pad(x, ((0, 0), (0, 0), (Ph, Ph), (Pw, Pw)))
+        view = windows(x_pad, (Fh, Fw), self.strides, (Ho, Wo))  # (N, C, Ho, Wo, Fh, Fw)
+        return view.transpose(1, 4, 5, 0, 2, 3).reshape(x.shape[1] * Fh * Fw, N * Ho * Wo)
 
     def _prepare(self, x, w, bias):
         """Check the inputs (``conv_inputs``), set the geometry; a 1-D input as height 1."""
@@ -81,7 +83,7 @@ class ConvolutionNode(Node):
         if spatial == 1:
             x, w = x[:, :, None, :], w[:, :, None, :]
             stride, padding, sizes = (1,) + stride, (0,) + padding, (1,) + sizes
-        self.strides, self.pads = stride, padding
+        self.strides, self.pads, self.kernel, self.in_size = stride, padding, w.shape[2:], x.shape[2:]
         self.out_shape = (x.shape[0], w.shape[0]) + sizes
         return x, w, bias
 
