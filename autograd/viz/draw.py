@@ -493,13 +493,13 @@ class _Drawing:
     # ------------------------------------------------------------ DOT
     def diagram(self):
         # Top to bottom the rows are one line high: tight spacing keeps a CNN on one screen.
-        # ordering=in: a node's inputs left to right in argument order (images, weight, bias).
-        spacing = ({"nodesep": "0.18", "ranksep": "0.15", "ordering": "in"} if self.flat
+        # ordering=in: a node's inputs in argument order (images, weight, bias; x above y).
+        spacing = ({"nodesep": "0.18", "ranksep": "0.15"} if self.flat
                    else {"nodesep": "0.25", "ranksep": "0.35"})
         diagram = Diagram(
             name="tapegrad",
             graph_attr={"rankdir": self.rankdir, "fontname": FONT, "fontsize": FONT_SIZE,
-                        **spacing},
+                        "ordering": "in", **spacing},
             node_attr={"fontname": FONT, "fontsize": FONT_SIZE, "height": "0.2",
                        "width": "0.3"},
             edge_attr={"color": "#555555", "arrowsize": "0.6", "fontname": FONT,
