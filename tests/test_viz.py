@@ -233,6 +233,19 @@ def test_given_gradients_replace_dot_grad():
         draw(z, grads=[np.array([1.0])])
 
 
+def test_zero_is_drawn_without_a_sign():
+    """A ReLU's backward can hand on -0.0; the diagram, like the step-through, writes 0.0."""
+    x = ag.tensor(np.array([-0.0, 2.0]), requires_grad=True, name="x")
+    big = ag.tensor(-np.arange(20.0).reshape(4, 5) * 0.0, requires_grad=True, name="big")
+    out = (x * 3.0).sum() + big.sum()
+    for rankdir in ("LR", "TB"):
+        source = draw(out, grads={x: np.array([-0.0, 1.0]), big: np.full((4, 5), -0.0)},
+                      rankdir=rankdir).source
+        assert "grad [0.0, 1.0]" in source and "[0.0, 2.0]" in source
+        assert "min 0.0  mean 0.0  max 0.0" in source  # the summary of a big array too
+        assert not re.search(r"-0(\.0)?(?![.\d])", source), source
+
+
 def test_highlight():
     x, y, product, z = expression()
     source = draw(z, highlight=product.node).source
