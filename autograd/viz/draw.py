@@ -441,7 +441,7 @@ class _Drawing:
                 uses.setdefault(tail, []).append((head, name))
         for key, tensor_uses in uses.items():
             tensor = self.visible_tensors[key][0]
-            (head, name), = tensor_uses[:1]
+            head, name = tensor_uses[0]
             if (len(tensor_uses) == 1 and key not in self.highlighted and tensor.name is None
                     and tensor._node is None and not tensor._requires_grad
                     and tensor.data.size == 1 and self.units.get(head, ("box",))[0] == "op"):
@@ -551,7 +551,9 @@ class _Drawing:
             if name is None or (self.flat and drawn_inputs[head] == 1):
                 diagram.edge(tail, head)  # short edges: a lone input needs no name
             else:
-                diagram.edge(tail, head, headlabel=name, labeldistance="1.6")
+                # top to bottom the edges are short: the name right by the arrow's head
+                diagram.edge(tail, head, headlabel=name,
+                             labeldistance="1" if self.flat else "1.6")
         return diagram
 
     def _emphasis(self, key, attributes):
