@@ -24,6 +24,7 @@ view, ``step_page`` the HTML page (its style and script are in ``static/``), and
 """
 
 import bisect
+import collections.abc
 
 import numpy as np
 
@@ -351,12 +352,13 @@ class Stepper:
         if forward:
             forward_steps = self.forward_steps()
             known = [t for t in self._tensors.values() if t._node is None]  # leaves: given
+            leaves = len(known)
+            known += [item.output for item in forward_steps]
             for k, item in enumerate(forward_steps, start=1):
-                known.append(item.output)
                 counter = f"forward {k} of {len(forward_steps)}"
                 frames.append({"counter": counter, "title": f"{counter}: {item.label}",
                                "text": item.explain(), "highlight": item.node, "grads": {},
-                               "values": list(known)})
+                               "values": _Prefix(known, leaves + k)})
         steps = self.all_steps()
         known = {self.output: self._initial}
         frames.append({"counter": "backward: start",
@@ -399,6 +401,24 @@ class Stepper:
         """
         _check_interval(interval, "Stepper.to_html")
         return write_page(self, path, overwrite, forward, interval, title, diagrams, rankdir)
+
+
+class _Prefix(collections.abc.Sequence):
+    """The first ``length`` items of a list shared by all forward frames (not a copy each:
+    a graph of n nodes would need n² of them)."""
+
+    def __init__(self, items, length):
+        self._items, self._length = items, length
+
+    def __len__(self):
+        return self._length
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._items[:self._length][index]
+        if not -self._length <= index < self._length:
+            raise IndexError("frame values index out of range")
+        return self._items[index % self._length]
 
 
 def _check_interval(interval, caller):
