@@ -2,8 +2,10 @@
 
 An optimizer holds the parameters it updates. ``step()`` changes each parameter's array
 in place from its ``.grad`` (parameters whose ``.grad`` is None are skipped, as in
-PyTorch); ``zero_grad()`` sets every ``.grad`` back to None. Hyperparameters are plain
-attributes (``optimizer.lr = 0.01`` changes the learning rate for the next step).
+PyTorch); a graph built before the step and not yet backpropagated then refuses to be,
+as its gradient would come from the new values. ``zero_grad()`` sets every ``.grad`` back
+to None. Hyperparameters are plain attributes (``optimizer.lr = 0.01`` changes the
+learning rate for the next step).
 """
 
 import math

@@ -77,7 +77,9 @@ class Tensor:
     diagrams and the step-through (modules name their parameters, e.g. ``0.weight``).
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_node", "name", "__weakref__")
+    # ``_holds``: for a tensor a recorded node made, the records of the outside arrays the
+    # nodes it was computed from saved, checked before backward (see autograd/tape.py).
+    __slots__ = ("data", "grad", "_requires_grad", "_node", "name", "_holds", "__weakref__")
     __array_ufunc__ = None  # NumPy defers to our reflected operators: array * tensor works
     __hash__ = object.__hash__  # comparisons are elementwise, so hash by identity
 
@@ -97,6 +99,7 @@ class Tensor:
         self.data = array
         self.grad = None
         self._node = None
+        self._holds = None
         self.name = name
         self._requires_grad = False
         self.requires_grad = requires_grad
@@ -110,6 +113,7 @@ class Tensor:
         tensor._requires_grad = requires_grad
         tensor._node = None
         tensor.name = None
+        tensor._holds = None
         return tensor
 
     # ------------------------------------------------------------ properties
@@ -153,6 +157,7 @@ class Tensor:
         return self.data.item()
 
     def numpy(self):
+        """The array itself, not a copy (read-only when a recorded node made it)."""
         return self.data
 
     def __float__(self):
@@ -162,8 +167,23 @@ class Tensor:
         return bool(self.data)
 
     def detach(self):
-        """The same data, outside the graph (no gradient, no node)."""
+        """The same data, outside the graph (no gradient, no node): it shares the array, so
+        it is read-only whenever this tensor's is; ``detach().clone()`` is a copy to edit."""
         return Tensor._wrap(self.data, False)
+
+    def clone(self):
+        """A copy of the data that stays in the graph: gradients flow back through it.
+
+        Give a graph a copy when the original will change before backward: after
+        ``y = (w.clone() * x).sum()`` the graph keeps its own copy, so ``w`` can be updated
+        in place before ``y.backward()``. Like every tensor a recorded node makes, the copy
+        is read-only while it is in a graph; outside one (no gradient needed, or under
+        ``no_grad``) it is a plain writable copy.
+        """
+        # x + (-0) is x exactly, signed zeros and NaNs included; addition saves nothing, so
+        # the graph holds the copy, not this tensor.
+        zero = np.array(-0.0 if self.data.dtype.kind == "f" else 0, dtype=self.data.dtype)
+        return apply(nodes.AdditionNode(), self, zero)
 
     def retain_grad(self):
         """Keep this intermediate tensor's gradient in ``.grad`` during backward."""
@@ -207,7 +227,7 @@ class Tensor:
         return apply(nodes.MultiplicationNode(), other, self)
 
     def __truediv__(self, other):
-        return self * _lift_one(other, self, "div") ** -1
+        return self * _private(_lift_one(other, self, "div") ** -1)
 
     def __rtruediv__(self, other):
         return apply(nodes.MultiplicationNode(), other, self ** -1)
@@ -218,7 +238,7 @@ class Tensor:
         return apply(nodes.PowerNode(np.asarray(exponent).item()), self)
 
     def __rpow__(self, base):
-        return (self * _lift_one(base, self, "pow").log()).exp()
+        return (self * _private(_lift_one(base, self, "pow").log())).exp()
 
     def __matmul__(self, other):
         return apply(nodes.MatMulNode(), self, other)
@@ -309,7 +329,22 @@ def _lift_one(value, like, op):
     if isinstance(value, Tensor):
         return value
     dtype = like.data.dtype if like.data.dtype.kind == "f" else None
-    return Tensor._wrap(as_array_like(value, dtype, op), False)
+    array = as_array_like(value, dtype, op)
+    if array is not value:
+        array.setflags(False)  # made here: no one else can change it (see _private)
+    return Tensor._wrap(array, False)
+
+
+def _private(tensor):
+    """``tensor``, an intermediate only this operator holds, with its array read-only.
+
+    A node that saves an array that might change records it and checks it before backward
+    (autograd/tape.py, "saved arrays stay as saved"); an array no one else can reach needs
+    no record, and read-only says so. Without this, ``x = x / 2.0`` in a loop would add
+    one record per step to the graph.
+    """
+    tensor.data.setflags(False)
+    return tensor
 
 
 def tensor(data, requires_grad=False, dtype=None, name=None):
