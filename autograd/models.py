@@ -13,9 +13,11 @@ dropout masks; without it they come from ``autograd.nn.manual_seed``'s generator
 
 from collections import OrderedDict
 
+import numpy as np
+
 from . import nn
 
-__all__ = ["digits_cnn", "mnist_cnn", "cifar10_cnn", "for_data", "KINDS", "DATA"]
+__all__ = ["digits_cnn", "mnist_cnn", "cifar10_cnn", "for_data", "matching", "KINDS", "DATA"]
 
 KINDS = ("basic", "deeper")
 
@@ -104,3 +106,18 @@ def for_data(name, kind="basic", rng=None):
         raise ValueError(f"for_data: no model for the data set {name!r}; the data sets are "
                          f"{', '.join(map(repr, DATA))}")
     return DATA[name](kind, rng=rng)
+
+
+def matching(state_dict):
+    """The models of this module that ``state_dict`` fits: a list of ``(data, kind)`` pairs,
+    such as ``[("digits", "deeper")]``, whose parameters have exactly its names and shapes
+    (empty for weights of a network of one's own). The commands use it to say "these are
+    the deeper model's weights: add --model deeper"."""
+    shapes = {name: np.shape(value) for name, value in state_dict.items()}  # arrays or tensors
+    found = []
+    for data, build in DATA.items():
+        for kind in KINDS:
+            model = build(kind, rng=0)
+            if {name: p.shape for name, p in model.named_parameters()} == shapes:
+                found.append((data, kind))
+    return found

@@ -92,14 +92,22 @@ def test_deeper_model_with_sgd(tmp_path, capsys):
 
 
 def test_bad_output_folder_fails_before_training(tmp_path, capsys):
-    code, out = train(capsys, "--out", tmp_path / "missing" / "w.npz")
-    assert code == 2 and "folder" in out and "does not exist" in out and "epoch" not in out
-    code, out = train(capsys, "--out", tmp_path)
-    assert code == 2 and "is a folder" in out
+    code = main(["train", "--no-progress", "--out", str(tmp_path / "missing" / "w.npz")])
+    captured = capsys.readouterr()
+    assert code == 2 and "epoch" not in captured.out
+    assert captured.err == (f"error: cannot write {tmp_path / 'missing' / 'w.npz'}: the folder "
+                            f"{tmp_path / 'missing'} does not exist; create it or choose another --out\n")
+    code = main(["train", "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert captured.err == (f"error: --out {tmp_path} is a folder; give a file name such as "
+                            f"{tmp_path / 'weights.npz'}\n")
 
 
 @pytest.mark.parametrize("args, message", [
     (["--epochs", "0"], "--epochs: must be a positive integer, got 0"),
+    (["--epochs", "1e3"], "--epochs: must be a positive integer, got 1e3"),
+    (["--lr", "fast"], "--lr: must be a positive number, got fast"),
     (["--lr", "-1"], "--lr: must be a positive number, got -1"),
     (["--batch-size", "0"], "--batch-size: must be a positive integer"),
     (["--model", "huge"], "invalid choice: 'huge'"),

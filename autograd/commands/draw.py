@@ -2,12 +2,15 @@
 cross-entropy loss and one backward, so values and gradients both show. --data mnist
 draws the MNIST CNN on real 28x28 MNIST digits (the ones shipped with tapegrad).
 
-Writes graph.svg in the current folder (replacing an earlier one; the path is printed).
-Needs Graphviz's `dot`: apt-get install -y --no-install-recommends graphviz
+Writes graph.svg in the current folder. An existing file is never overwritten silently:
+without --force the diagram goes to the first free name graph-1.svg, graph-2.svg, ...
+and the command says so. Needs Graphviz's `dot`:
+apt-get install -y --no-install-recommends graphviz
 """
 
 import os
-import sys
+
+from autograd.commands import CommandError, check_output, free_name, load_weights, positive_int
 
 HELP = "draw the digits CNN's graph with values and gradients (graph.svg)"
 
@@ -18,6 +21,8 @@ DATA = ("digits", "mnist")
 def add_arguments(parser):
     parser.add_argument("--out", default=None,
                         help="file to write (default graph.svg, or graph.FORMAT with --format)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite --out if it exists (otherwise a new name is chosen)")
     parser.add_argument("--format", choices=FORMATS, default=None,
                         help="image format (default: from the extension of --out, else svg)")
     view = parser.add_mutually_exclusive_group()
@@ -32,7 +37,7 @@ def add_arguments(parser):
                         help="which network (default basic; see `train --model`)")
     parser.add_argument("--weights", default=None,
                         help="trained weights (.npz written by `train`) to load first")
-    parser.add_argument("--batch-size", type=int, default=2,
+    parser.add_argument("--batch-size", type=positive_int, default=2,
                         help="how many digits go through the network (default 2)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed for the initial weights (default 0)")
@@ -74,32 +79,33 @@ def run(args):
     from autograd import data, models
     from autograd.viz import GraphvizNotFound
 
-    if args.batch_size < 1:
-        print(f"draw: --batch-size must be at least 1, got {args.batch_size}", file=sys.stderr)
-        return 2
-    path = output_path(args.out, args.format)
-    if args.format is None and os.path.splitext(path)[1][1:].lower() not in FORMATS:
-        print(f"draw: cannot tell the format from {path!r}: end --out in .svg, .png or .pdf, "
-              "or pass --format", file=sys.stderr)
-        return 2
+    out = output_path(args.out, args.format)
+    check_output(out, "graph.svg")
+    if args.format is None and os.path.splitext(out)[1][1:].lower() not in FORMATS:
+        raise CommandError(f"cannot tell the image format from --out {out}: end it in .svg, .png "
+                           "or .pdf, or pass --format")
     model = models.for_data(args.data, args.model, rng=args.seed)
     if args.weights is not None:
-        from autograd.serialization import load
-        model.load_state_dict(load(args.weights))
+        load_weights(model, args.weights, args.data, args.model, supported=DATA)
     if args.data == "mnist":  # the test digits of `train --data mnist`: the file is sorted by label
         from autograd.commands.train import load_data
         _, _, images, labels, _ = load_data("mnist")
     else:
         images, labels = data.load_digits()
-    existed = os.path.exists(path)
+    path = out if args.force else free_name(out, reserve=True)  # reserved: an empty file
+    if path != out:
+        print(f"{out} exists; writing {path} instead (--force overwrites)")
     try:
         draw_model(model, images[:args.batch_size], labels[:args.batch_size], path,
                    expand=args.expand, format=args.format)
-    except GraphvizNotFound as error:
-        print(f"draw: {error}", file=sys.stderr)
-        return 1
+    except BaseException as error:
+        if not args.force and os.path.exists(path) and os.path.getsize(path) == 0:
+            os.remove(path)  # our placeholder
+        if isinstance(error, GraphvizNotFound):
+            raise CommandError(str(error), code=1) from None
+        raise
     view = "expanded" if args.expand else "by layer"
-    print(f"wrote {os.path.abspath(path)}{' (replaced the earlier file)' if existed else ''}: "
+    print(f"wrote {os.path.abspath(path)}: "
           f"the {args.model} {'MNIST ' if args.data == 'mnist' else ''}CNN's graph, {view}, on "
           f"{min(args.batch_size, len(images))} {'MNIST ' if args.data == 'mnist' else ''}digits")
     return 0

@@ -7,13 +7,12 @@ batch of 2 digits with a cross-entropy loss (shapes and summaries instead of num
 An existing page is never overwritten silently: a new name is chosen unless --force.
 """
 
-import sys
-
 import graphviz
 import numpy as np
 
 import autograd as ag
-from autograd.commands import add_output_arguments, free_name
+from autograd.commands import (CommandError, add_output_arguments, check_output, output_name,
+                               positive_int)
 
 HELP = "write an HTML page that steps through backprop node by node"
 
@@ -31,7 +30,7 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=None,
                         help="seed for the weights and the digits picked (default: 1 for "
                              "f = W2 max(0, W1 x), as in `demo`; 0 for the CNN)")
-    parser.add_argument("--interval", type=int, default=1000,
+    parser.add_argument("--interval", type=positive_int, default=1000,
                         help="milliseconds per step when playing (default 1000)")
     parser.add_argument("--text-only", action="store_true",
                         help="leave out the diagrams (no Graphviz needed)")
@@ -66,23 +65,19 @@ def cnn_example(seed=0, data="digits"):
 def run(args):
     from autograd.viz.stepper import Stepper
 
+    check_output(args.out, "step.html")
     cnn = args.cnn or args.data is not None
     if cnn:
         output, title = cnn_example(0 if args.seed is None else args.seed, args.data or "digits")
     else:
         output, title = small_example(args.seed)
-    path = args.out
-    if not args.force:
-        path = free_name(args.out)
-        if path != args.out:
-            print(f"{args.out} exists; writing {path} instead (--force overwrites)")
+    path = output_name(args.out, args.force)
     stepper = Stepper(output)
     try:
         stepper.to_html(path, overwrite=args.force, forward=args.forward, interval=args.interval,
                         title=title, diagrams=not args.text_only)
     except graphviz.ExecutableNotFound as error:  # say how to install it, or go without
-        print(f"python -m autograd step: {error} (here: --text-only)", file=sys.stderr)
-        return 1
+        raise CommandError(f"{error} (here: --text-only)", code=1) from None
     steps = len(stepper.all_steps())
     print(f"wrote {path}: {steps} backward steps"
           + (f" after {len(stepper.nodes)} forward steps" if args.forward else "")

@@ -32,15 +32,14 @@ examples:
   python -m autograd train --optimizer sgd --lr 0.05 --out sgd.npz --force
 """
 
-import argparse
 import os
-import sys
 import time
 from collections import OrderedDict
 
 import numpy as np
 
-from autograd.commands import add_output_arguments, free_name
+from autograd.commands import (DATA_NAMES, CommandError, add_output_arguments, check_output,
+                               free_name, positive_float, positive_int)
 
 HELP = "train a CNN on the digits, MNIST or CIFAR-10, print its test accuracy and save its weights"
 
@@ -51,21 +50,6 @@ DEFAULT_EPOCHS = {"digits": {"basic": 15, "deeper": 25}, "mnist": {"basic": 10, 
                   "cifar10": {"basic": 10, "deeper": 15}}
 DEFAULT_LR = {"digits": {"adam": 0.01, "sgd": 0.1}, "mnist": {"adam": 0.002, "sgd": 0.05},
               "cifar10": {"adam": 0.001, "sgd": 0.01}}
-DATA_NAMES = {"digits": "digits", "mnist": "MNIST", "cifar10": "CIFAR-10"}
-
-
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _positive_float(text):
-    value = float(text)
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
 
 
 def _defaults(table):
@@ -83,12 +67,12 @@ def add_arguments(parser):
     parser.add_argument("--model", choices=("basic", "deeper"), default="basic",
                         help="basic: the data set's INPUT-CONV-RELU-POOL-FC network; deeper: more "
                              "layers and dropout (see autograd.models; default basic)")
-    parser.add_argument("--epochs", type=_positive_int, default=None,
+    parser.add_argument("--epochs", type=positive_int, default=None,
                         help="passes over the training images (default "
                              f"{_defaults(DEFAULT_EPOCHS)})")
-    parser.add_argument("--lr", type=_positive_float, default=None,
+    parser.add_argument("--lr", type=positive_float, default=None,
                         help=f"learning rate (default {_defaults(DEFAULT_LR)})")
-    parser.add_argument("--batch-size", type=_positive_int, default=32,
+    parser.add_argument("--batch-size", type=positive_int, default=32,
                         help="images per mini-batch (default 32)")
     parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
                         help=f"adam, or sgd with momentum {SGD_MOMENTUM} (default adam)")
@@ -186,30 +170,19 @@ def run(args):
     from autograd.serialization import save
 
     out = args.out
-    folder = os.path.dirname(os.path.abspath(out))
-    if os.path.isdir(out):
-        print(f"error: --out {out} is a folder; give a file name such as "
-              f"{os.path.join(out, 'weights.npz')}")
-        return 2
-    if not os.path.isdir(folder):
-        print(f"error: cannot save to {out}: the folder {folder} does not exist")
-        return 2
+    check_output(out, "weights.npz")  # before training, not after
     if args.data == "cifar10" and args.data_path is None:
         from autograd.data.cifar10 import CIFAR10_URL
-        print(f"error: --data cifar10 reads the files you have: download CIFAR-10's binary version "
-              f"({CIFAR10_URL}, 162 MB) and pass --data-path cifar-10-binary.tar.gz (or the folder "
-              "it unpacks to)", file=sys.stderr)
-        return 2
+        raise CommandError(f"--data cifar10 reads the files you have: download CIFAR-10's binary "
+                           f"version ({CIFAR10_URL}, 162 MB) and pass --data-path "
+                           "cifar-10-binary.tar.gz (or the folder it unpacks to)")
     if args.data == "digits" and args.data_path is not None:
-        print("error: --data-path is for --data mnist or cifar10; the digits ship with tapegrad",
-              file=sys.stderr)
-        return 2
+        raise CommandError("--data-path is for --data mnist or cifar10; the digits ship with tapegrad")
 
     try:
         x_train, y_train, x_test, y_test, description = load_data(args.data, args.data_path)
     except DataFileError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        raise CommandError(str(error)) from None
     epochs = args.epochs or DEFAULT_EPOCHS[args.data][args.model]
     lr = args.lr or DEFAULT_LR[args.data][args.optimizer]
 
@@ -239,9 +212,12 @@ def run(args):
             print(f"{out} exists; saving to {path} instead (--force overwrites)")
     try:
         save(model.state_dict(), path)
-    except BaseException:
+    except BaseException as error:
         if not args.force and os.path.exists(path) and os.path.getsize(path) == 0:
             os.remove(path)  # our empty placeholder
+        if isinstance(error, OSError):  # a full disk, say: the machine's problem, not a bug
+            raise CommandError(f"cannot save the weights to {path}: {error.strerror or error}",
+                               code=1) from None
         raise
     print(f"saved the weights to {path}")
     write_diagram(model, x_test[:2], y_test[:2], os.path.splitext(path)[0] + ".svg", args.force)
