@@ -1,5 +1,7 @@
 """Tensor: an array, its gradient and the node that made it. Every operator calls a node."""
 
+import sys
+import warnings
 import weakref
 
 import numpy as np
@@ -79,8 +81,7 @@ class Tensor:
 
     # ``_holds``: for a tensor a recorded node made, the records of the outside arrays the
     # nodes it was computed from saved, checked before backward (see autograd/tape.py).
-    __slots__ = ("data", "grad", "_requires_grad", "_node", "name", "_holds", "__weakref__")
-    __array_ufunc__ = None  # NumPy defers to our reflected operators: array * tensor works
+    __slots__ = ("data", "_grad", "_requires_grad", "_node", "name", "_holds", "__weakref__")
     __hash__ = object.__hash__  # comparisons are elementwise, so hash by identity
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
@@ -97,7 +98,7 @@ class Tensor:
         if array.dtype.kind not in REAL_KINDS:  # the data's dtype, or the one asked for
             raise dtype_error(array.dtype, "Tensor")
         self.data = array
-        self.grad = None
+        self._grad = None
         self._node = None
         self._holds = None
         self.name = name
@@ -109,7 +110,7 @@ class Tensor:
         """The engine's constructor: no copy and no checks."""
         tensor = cls.__new__(cls)
         tensor.data = array
-        tensor.grad = None
+        tensor._grad = None
         tensor._requires_grad = requires_grad
         tensor._node = None
         tensor.name = None
@@ -134,6 +135,27 @@ class Tensor:
         self._requires_grad = value
 
     @property
+    def grad(self):
+        """The gradient ``backward()`` left: on leaves that require grad, and on tensors after
+        ``retain_grad()``. Reading it on another tensor warns, as PyTorch does, since it is None."""
+        grad = self._grad
+        if grad is None and self._node is not None and not self._retains_grad():
+            # tapegrad's own views (draw, the stepper) read every tensor's .grad on purpose
+            if not sys._getframe(1).f_globals.get("__name__", "").startswith("autograd."):
+                node = self._node
+                warnings.warn(
+                    f".grad of a tensor that is not a leaf (the output of {node.name} "
+                    f"#{node._seq}) is None: backward() keeps gradients only in leaves (tensors "
+                    "you made with requires_grad=True, and parameters). Call .retain_grad() on "
+                    "this tensor before backward() to keep its gradient too.",
+                    UserWarning, stacklevel=2)
+        return grad
+
+    def _retains_grad(self):
+        retained = self._node._retained
+        return retained is not None and retained() is self
+
+    @property
     def node(self):
         """The node application that produced this tensor (None for leaves)."""
         return self._node
@@ -154,6 +176,9 @@ class Tensor:
         return len(self.data)
 
     def item(self):
+        """The number in a tensor of one element, as a Python float, int or bool."""
+        if self.data.size != 1:
+            raise ValueError(_scalar_message(self, "item()"))
         return self.data.item()
 
     def numpy(self):
@@ -161,7 +186,9 @@ class Tensor:
         return self.data
 
     def __float__(self):
-        return float(self.data)
+        if self.data.size != 1:
+            raise TypeError(_scalar_message(self, "float()"))
+        return float(self.data.item())  # shape (1, 1) too, as item() and PyTorch
 
     def __bool__(self):
         return bool(self.data)
@@ -275,6 +302,45 @@ class Tensor:
     def __ge__(self, other):
         return self._compare(other, np.greater_equal)
 
+    # NumPy's ufuncs on a tensor. Those that Python's operators stand for (array * tensor,
+    # array @ tensor, array < tensor, np.add(array, tensor)) run the tensor's operator, so
+    # they are recorded. Any other (np.exp(t), np.maximum(0, t)) would compute outside the
+    # graph, where no gradient flows, so it is a TypeError naming tapegrad's own op.
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = f"np.{ufunc.__name__}"
+        if "out" in kwargs:
+            raise TypeError(f"{name}(..., out=array) with a tensor: NumPy cannot write a tensor "
+                            "into an array (as in `array += tensor`); write `a = a + t`, which "
+                            "makes a new tensor")
+        if method != "__call__":
+            raise TypeError(f"{name}.{method}() on a tensor: NumPy would compute outside "
+                            "tapegrad's graph; use the tensor's methods (t.sum(), t.max()), or "
+                            f"{name}.{method}() on t.data for the values alone")
+        operator = _OPERATOR_UFUNCS.get(ufunc.__name__)
+        if operator is not None and not kwargs:
+            if len(inputs) == 1:
+                return getattr(self, operator[0])()
+            first, second = inputs
+            if isinstance(first, Tensor):
+                return getattr(first, operator[0])(second)
+            return getattr(second, operator[1])(first)
+        # how the call reads on the values alone: np.maximum(0, t.data)
+        values = ", ".join("t.data" if isinstance(x, Tensor) else
+                           repr(x) if isinstance(x, (int, float)) else "..." for x in inputs)
+        values = f"{name}({values})"
+        if operator is not None:
+            raise TypeError(f"{name}() on a tensor with {', '.join(kwargs)}=: tapegrad's "
+                            f"operators take no such argument; leave it out, or use {values}")
+        if f"{'d' * ufunc.nin}->{'?' * ufunc.nout}" in ufunc.types:  # a test: no gradient
+            raise TypeError(f"{name}() on a tensor: NumPy's functions do not take tensors; "
+                            f"{values} gives the answer for the values")
+        instead = _UFUNC_OPS.get(ufunc.__name__)
+        instead = (f"use {instead}, recorded with its gradient" if instead else
+                   f"tapegrad has no {ufunc.__name__} op: write one as a node (README, 'Your "
+                   "own primitive')")
+        raise TypeError(f"{name}() on a tensor: NumPy computes outside tapegrad's graph, so no "
+                        f"gradient would flow; {instead}; or {values} for the values alone")
+
     # ------------------------------------------------------------ reductions and shapes
     def sum(self, axis=None, keepdims=False):
         return apply(nodes.SumNode(axis, keepdims), self)
@@ -324,6 +390,30 @@ class Tensor:
         return apply(nodes.MaxNode(), 0.0, self)
 
 
+def _scalar_message(tensor, call):
+    return (f"{call} needs a tensor of one element, but this one has {tensor.data.size} "
+            f"(shape {tensor.shape}): reduce it first (t.sum(), t.mean()), pick one element "
+            "(t[0, 1]), or take the whole array as t.data")
+
+
+# ufunc name -> the Tensor method when the tensor comes first, and when it comes second.
+_OPERATOR_UFUNCS = {
+    "add": ("__add__", "__radd__"), "subtract": ("__sub__", "__rsub__"),
+    "multiply": ("__mul__", "__rmul__"), "divide": ("__truediv__", "__rtruediv__"),
+    "power": ("__pow__", "__rpow__"), "matmul": ("__matmul__", "__rmatmul__"),
+    "negative": ("__neg__", None),
+    "equal": ("__eq__", "__eq__"), "not_equal": ("__ne__", "__ne__"),
+    "less": ("__lt__", "__gt__"), "less_equal": ("__le__", "__ge__"),
+    "greater": ("__gt__", "__lt__"), "greater_equal": ("__ge__", "__le__"),
+}
+# NumPy ufuncs that tapegrad has as ops, and how to call them on a tensor t.
+_UFUNC_OPS = {
+    "exp": "t.exp()", "log": "t.log()", "tanh": "t.tanh()",
+    "maximum": "ag.maximum(a, b) or t.relu()",
+    "sqrt": "t ** 0.5", "square": "t ** 2", "reciprocal": "1 / t",
+}
+
+
 def _lift_one(value, like, op):
     """``value`` as a tensor, Python numbers taking ``like``'s floating dtype."""
     if isinstance(value, Tensor):
@@ -356,6 +446,9 @@ def maximum(a, b):
     """Elementwise max(a, b) of tensors, arrays or Python numbers; ties go to ``a``."""
     return apply(nodes.MaxNode(), a, b)
 
+
+# Setting .grad is the slot's own setter, in C: the tape sets it on every tensor it makes.
+Tensor.grad = Tensor.grad.setter(Tensor._grad.__set__)
 
 # The tape needs Tensor at import time; Tensor needs the tape only when called.
 from .tape import apply, backward  # noqa: E402

@@ -56,8 +56,24 @@ class Linear(Module):
         if len(shape) < 1 or shape[-1] != self.in_features:
             raise ValueError(f"{self._label()} expects input (..., {self.in_features}) with "
                              f"{self.in_features} features on the last axis, got shape {shape}; "
-                             "flatten the input first (Flatten()) or change in_features")
+                             + self._fix(shape))
         return F.linear(x, self.weight, self.bias)
+
+    def _fix(self, shape):
+        """What to do about an input of ``shape`` that does not fit: flatten, or which in_features."""
+        out = self.out_features
+        if len(shape) == 0:
+            return f"a single number: give it shape ({self.in_features},) or (N, {self.in_features})"
+        if len(shape) <= 2:  # already flat: the layer's size is what is off
+            return (f"the input has {shape[-1]} features, so this layer needs "
+                    f"in_features={shape[-1]}: Linear({shape[-1]}, {out}) (or change the layers "
+                    f"before it to give {self.in_features})")
+        features = int(np.prod(shape[1:]))
+        flat = (shape[0], features)
+        if features == self.in_features:
+            return f"flatten the input first: Flatten() before this layer gives {flat}, which fits"
+        return (f"flatten the input first: Flatten() before this layer gives {flat}, and then "
+                f"it needs in_features={features}: Linear({features}, {out})")
 
     def extra_repr(self):
         text = f"{self.in_features}, {self.out_features}"
