@@ -376,8 +376,8 @@ def apply(node, *inputs):
         raise _not_a_node(node)
     if len(inputs) == 2 and isinstance(inputs[0], Tensor) and isinstance(inputs[1], Tensor):
         x, y = inputs
-        recording = _all_default or state.grad_enabled
-        flags = _PAIRS[x._requires_grad][y._requires_grad] if recording else _NEITHER
+        flags = (_PAIRS[x._requires_grad][y._requires_grad] if _all_default or state.grad_enabled
+                 else _NEITHER)
         node.needs_input_grad = flags
         xd, yd, arrays = x.data, y.data, None
         try:
@@ -416,9 +416,9 @@ def apply(node, *inputs):
     result.grad = None
     result._requires_grad = requires_grad
     result.name = None
-    result._holds = None
     if not requires_grad:
         result._node = None
+        result._holds = None
         return result
     result._node = node
     node._inputs = inputs

@@ -62,11 +62,17 @@ def _from_python(value, where="Tensor"):
 
 
 def _index(index):
-    """A tensor index with any tensors in it replaced by their arrays."""
-    if isinstance(index, Tensor):
-        return index.data
+    """A tensor index with tensors replaced by their arrays, and arrays and lists copied:
+    the node keeps the index for backward, where a later edit of the caller's array would
+    send the gradient elsewhere."""
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(_index(part) for part in index)
+    if isinstance(index, Tensor):
+        return index.data.copy()
+    if isinstance(index, np.ndarray):
+        return index.copy()
+    if isinstance(index, list):
+        return [_index(part) for part in index]
     return index
 
 

@@ -144,6 +144,22 @@ def test_a_non_contiguous_view_from_outside_is_checked():
         y.backward()
 
 
+def test_an_index_array_edited_after_the_forward_does_not_move_the_gradient():
+    for make in (np.array, list, ag.tensor):
+        x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        index = make([0, 0, 2])
+        y = x[index].sum()
+        (index.data if isinstance(index, ag.Tensor) else index)[0] = 1  # the node kept a copy
+        y.backward()
+        assert np.array_equal(x.grad, [2.0, 0.0, 1.0])
+    x = ag.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    rows, mask = np.array([1, 1]), np.array([True, False, True])
+    y = x[rows, :][:, mask].sum()
+    rows[1], mask[1] = 0, True
+    y.backward()
+    assert np.array_equal(x.grad, [[0, 0, 0], [2, 0, 2]])
+
+
 # ------------------------------------------------------------ arrays a graph made are read-only
 
 def test_an_intermediate_result_is_read_only_and_a_clone_of_it_is_not():
