@@ -313,6 +313,11 @@ _NEITHER = _PAIRS[False][False]
 
 def _shape_error(node, inputs, error):
     shapes = " and ".join(str(t.data.shape) for t in inputs)
+    if "read-only" in str(error):  # NumPy's words for writing into a read-only array
+        return ValueError(
+            f"{node.name}: forwardPass wrote into one of its inputs (of shapes {shapes}), and "
+            "that array is read-only: a recorded node made it, and a graph may need it as it "
+            "is. Compute a new array instead of changing an input in place")
     return ValueError(f"{node.name}: cannot apply to inputs of shapes {shapes}: {error}")
 
 

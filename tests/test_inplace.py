@@ -322,6 +322,26 @@ def test_user_nodes_that_hand_back_or_keep_an_input():
         y.backward()
 
 
+class AddsOneInPlace(nodes.Node):
+    """z = x + 1, written into x (a mistake: x may be saved by another node)."""
+    name = "add_one"
+    saved = ()
+
+    def forwardPass(self, x):
+        x += 1
+        return x
+
+    def backwardPass(self, dz):
+        return (dz,)
+
+
+def test_a_node_that_writes_into_a_read_only_input_is_told_so():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"add_one: forwardPass wrote into one of its inputs "
+                                         r"\(of shapes \(2,\)\), and that array is read-only"):
+        ag.apply(AddsOneInPlace(), x * 2.0)
+
+
 def test_constants_from_numbers_add_no_records_however_many():
     x = ag.tensor([1.0, 2.0], requires_grad=True)
     y = x
