@@ -72,18 +72,30 @@ def test_matching_names_the_model_whose_names_and_shapes_the_weights_have():
 
 # ---------------------------------------------------------------- --weights mistakes
 
-def test_weights_of_the_deeper_model_say_model_deeper_in_a_real_process(tmp_path, weights):
-    """The issue's case, as a user runs it: one line, no traceback, exit status 2."""
-    result = subprocess.run(
-        [sys.executable, "-m", "autograd", "draw", "--weights", str(weights["digits", "deeper"])],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")})
-    assert result.returncode == 2 and result.stdout == ""
-    assert "Traceback" not in result.stderr
-    line = one_error_line(result.stderr)
-    assert line == (f"error: --weights {weights['digits', 'deeper']} holds the weights of the deeper "
-                    "digits CNN, not the basic digits CNN: use --model deeper")
-    assert not any(name.startswith("graph") for name in os.listdir(tmp_path))
+def run_process(cwd, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "autograd", *map(str, args)], cwd=cwd, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")})
+
+
+def test_the_issues_mistakes_in_a_real_process_are_one_line_without_a_traceback(tmp_path, weights):
+    """As a user runs them: one line that says what to do, exit status 2, nothing written."""
+    result = run_process(tmp_path, "draw", "--weights", weights["digits", "deeper"])
+    assert result.returncode == 2 and result.stdout == "" and "Traceback" not in result.stderr
+    assert one_error_line(result.stderr) == (
+        f"error: --weights {weights['digits', 'deeper']} holds the weights of the deeper digits CNN, "
+        "not the basic digits CNN: use --model deeper")
+    result = run_process(tmp_path, "draw", "--weights", "missing.npz")
+    assert result.returncode == 2 and result.stdout == "" and "Traceback" not in result.stderr
+    assert one_error_line(result.stderr) == (
+        "error: --weights missing.npz: no such file; `python -m autograd train` saves weights.npz in "
+        "the folder it runs in")
+    result = run_process(tmp_path, "train", "--epocs", "3")
+    assert result.returncode == 2 and result.stdout == "" and "Traceback" not in result.stderr
+    assert usage_error(result.stderr, "train").endswith(
+        "unrecognized arguments: --epocs 3; did you mean --epochs?")
+    assert "--no-progress" in result.stderr  # the train command's usage, not the top level's
+    assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in weights.values())
 
 
 @pytest.mark.parametrize("args, expected", [
