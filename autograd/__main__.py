@@ -50,7 +50,8 @@ class _CommandParser(argparse.ArgumentParser):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(prog="python -m autograd",
-                                     description="tapegrad: train, draw and step through networks")
+                                     description="tapegrad: train networks, draw them, step through "
+                                                 "backprop, and see what they predict")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND",
                                      parser_class=_CommandParser)
     modules = {}

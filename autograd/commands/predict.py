@@ -70,8 +70,8 @@ def run(args):
     predicted = predict(model, images)
     right = int((predicted == labels).sum())
 
-    title = (f"{model_name(data, kind)} ({args.weights}) on {args.number} test digits: "
-             f"{right} right")
+    title = (f"{model_name(data, kind)} ({args.weights}) on {args.number} test "
+             f"digit{'s' if args.number > 1 else ''}: {right} right")
     print(title)
     print("pred: the network's answer, true: the label; X marks a mistake")
     print(text_grid(images[:, 0], predicted, labels, shutil.get_terminal_size((100, 24)).columns))
