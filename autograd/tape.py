@@ -44,11 +44,11 @@ class _State(threading.local):
 state = _State()
 
 # Reading a thread's own switch costs about 45 ns more than reading a global (three reads
-# a node made recording the 0-d chain 9% slower), so ``apply`` skips the reads while
-# every thread has every switch at its default: ``_all_default`` is True exactly when ``_away``, the number
-# of switches set away from their default over all threads, is 0. A thread's own change
-# updates it before the change returns, so ``_all_default`` is never True while the
-# reading thread's own switches are away from their defaults.
+# a node made recording the 0-d chain 9% slower), so ``apply`` skips the reads while every
+# thread has every switch at its default: ``_all_default`` is True exactly when ``_away``,
+# the number of switches set away from their default over all threads, is 0. A thread's
+# own change updates it before the change returns, so ``_all_default`` is never True
+# while the reading thread's own switches are away from their defaults.
 _DEFAULTS = {"grad_enabled": True, "anomaly": False, "scope": None}
 _away = 0
 _all_default = True
