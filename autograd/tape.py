@@ -418,7 +418,7 @@ def apply(node, *inputs):
         requires_grad = False
     result = _new_tensor(Tensor)  # Tensor._wrap, inlined
     result.data = out
-    result.grad = None
+    result._grad = None
     result._requires_grad = requires_grad
     result.name = None
     if not requires_grad:
@@ -584,12 +584,12 @@ def _initial_grad(root, grad):
 
 def _accumulate_leaf(tensor, grad):
     dtype = tensor.data.dtype
-    if tensor.grad is None:
-        tensor.grad = grad.astype(dtype)  # astype copies: own it, grads may be shared or views
+    if tensor._grad is None:
+        tensor._grad = grad.astype(dtype)  # astype copies: own it, grads may be shared or views
     else:
         if grad.dtype != dtype:
             grad = grad.astype(dtype)
-        tensor.grad = tensor.grad + grad
+        tensor._grad = tensor._grad + grad
 
 
 def backprop(root, grad=None, retain_graph=False):

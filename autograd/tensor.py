@@ -1,6 +1,5 @@
 """Tensor: an array, its gradient and the node that made it. Every operator calls a node."""
 
-import sys
 import warnings
 import weakref
 
@@ -144,17 +143,15 @@ class Tensor:
     def grad(self):
         """The gradient ``backward()`` left: on leaves that require grad, and on tensors after
         ``retain_grad()``. Reading it on another tensor warns, as PyTorch does, since it is None."""
-        grad = self._grad
+        grad = self._grad  # (tapegrad's own views read ``_grad``: no warning for them)
         if grad is None and self._node is not None and not self._retains_grad():
-            # tapegrad's own views (draw, the stepper) read every tensor's .grad on purpose
-            if not sys._getframe(1).f_globals.get("__name__", "").startswith("autograd."):
-                node = self._node
-                warnings.warn(
-                    f".grad of a tensor that is not a leaf (the output of {node.name} "
-                    f"#{node._seq}) is None: backward() keeps gradients only in leaves (tensors "
-                    "you made with requires_grad=True, and parameters). Call .retain_grad() on "
-                    "this tensor before backward() to keep its gradient too.",
-                    UserWarning, stacklevel=2)
+            node = self._node
+            warnings.warn(
+                f".grad of a tensor that is not a leaf (the output of {node.name} "
+                f"#{node._seq}) is None: backward() keeps gradients only in leaves (tensors "
+                "you made with requires_grad=True, and parameters). Call .retain_grad() on "
+                "this tensor before backward() to keep its gradient too.",
+                UserWarning, stacklevel=2)
         return grad
 
     def _retains_grad(self):

@@ -471,7 +471,8 @@ def test_wrong_input_shape_names_the_layer_and_what_it_expects():
         nn.Conv2d(3, 4, 3)(np.zeros((1, 2, 5, 5)))
     model = nn.Sequential(OrderedDict(flatten=nn.Flatten(), fc=nn.Linear(256, 10)))
     with pytest.raises(ValueError, match=r"fc \(Linear\) expects input \(\.\.\., 256\).*"
-                                         r"got shape \(2, 64\); flatten"):
+                                         r"got shape \(2, 64\); the input has 64 features, so "
+                                         r"this layer needs in_features=64: Linear\(64, 10\)"):
         model(np.zeros((2, 1, 8, 8), dtype=np.float32))
     with pytest.raises(ValueError, match=r"^Conv1d expects input \(N, 2, L\)"):
         nn.Conv1d(2, 2, 3)(np.zeros((1, 2, 5, 5)))

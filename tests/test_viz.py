@@ -537,8 +537,8 @@ def test_draw_command_writes_graph_svg(tmp_path, monkeypatch, capsys):
     with open(tmp_path / "layers.png", "rb") as file:
         assert file.read(4) == b"\x89PNG"
     assert main(["draw"]) == 0
-    assert "replaced" in capsys.readouterr().out  # graph.svg is regenerated, and it says so
-    assert sorted(os.listdir(tmp_path)) == ["graph.svg", "layers.png"]
+    assert "graph.svg exists; writing graph-1.svg instead" in capsys.readouterr().out  # never over it
+    assert sorted(os.listdir(tmp_path)) == ["graph-1.svg", "graph.svg", "layers.png"]
 
 
 def test_draw_command_without_dot(tmp_path, monkeypatch, capsys):

@@ -109,7 +109,7 @@ def role(tensor, output):
 def grad_of(tensor, grads):
     """The gradient to show: ``grads[tensor]`` when a mapping is given, else ``.grad``."""
     if grads is None:
-        return tensor.grad
+        return tensor._grad
     return grads.get(tensor)
 
 

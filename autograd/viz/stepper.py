@@ -181,7 +181,7 @@ class Stepper:
                     seqs.append(node._seq)
                     users.append(node)
         self._consumers = consumers
-        self._snapshot = [(t, None if t.grad is None else np.array(t.grad, copy=True))
+        self._snapshot = [(t, None if t._grad is None else np.array(t._grad, copy=True))
                           for t in self._tensors.values()]
         self._complete = None  # every Step of a full run, once one has been made
         self._restart()
@@ -272,7 +272,7 @@ class Stepper:
         if self._generator is not None:
             self._generator.close()
         for tensor, grad in self._snapshot:
-            tensor.grad = None if grad is None else np.array(grad, copy=True)
+            tensor._grad = None if grad is None else np.array(grad, copy=True)
         self._restart()
 
     def goto(self, position):
