@@ -189,3 +189,79 @@ def linear(x, w, b=None):
 def flatten(x, start_axis=1):
     """x reshaped to x.shape[:start_axis] + (-1,): (N, C, H, W) becomes (N, C·H·W)."""
     return _as_tensor(x).flatten(start_axis)
+
+
+# ---------------------------------------------------------------- normalisation
+
+def _per_channel(value, channels, shape, what):
+    """A per-channel vector (C,) as a tensor of ``shape`` (1, C, 1, ...), broadcasting over
+    every axis but the channels."""
+    value = _as_tensor(value)
+    if value.shape != (channels,):
+        raise ValueError(f"batch_norm: {what} must have shape ({channels},), one value per "
+                         f"channel, got shape {value.shape}")
+    return value.reshape(shape)
+
+
+def _update_running(running, batch, momentum, what):
+    """running <- (1 - momentum) * running + momentum * batch, in place, as PyTorch does."""
+    array = running.data if isinstance(running, Tensor) else running
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"batch_norm: {what} must be a Tensor or a NumPy array, which training "
+                        f"updates in place, got {type(running).__name__}")
+    array[...] = (1 - momentum) * array + momentum * batch
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalise each channel (axis 1) of x to mean 0 and variance 1, then scale by weight
+    and shift by bias (each of shape (C,)): (x - mean) / sqrt(var + eps) * weight + bias.
+
+    ``training=True``: mean and var are the batch's, over every axis but the channels
+    (the biased variance), and ``running_mean``/``running_var`` (when given) move toward
+    them in place: running = (1 - momentum) * running + momentum * batch, with the batch's
+    unbiased variance for running_var, as in PyTorch. ``training=False``: the running
+    statistics are used instead. A composition of nodes; the running statistics take no
+    gradient.
+    """
+    x = _as_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: the input must have shape (N, C) or (N, C, ...), "
+                         f"with the channels on axis 1, got shape {x.shape}")
+    channels = x.shape[1]
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, channels) + (1,) * (x.ndim - 2)
+    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
+        raise TypeError(f"batch_norm: momentum must be a number, got {momentum!r}")
+    for stat, what in ((running_mean, "running_mean"), (running_var, "running_var")):
+        got = np.shape(stat.data if isinstance(stat, Tensor) else stat)
+        if stat is not None and got != (channels,):
+            raise ValueError(f"batch_norm: {what} must have shape ({channels},), one value per "
+                             f"channel of the input of shape {x.shape}, got shape {got}")
+    if training:
+        count = x.size // channels if channels else 0
+        if count <= 1:
+            raise ValueError(f"batch_norm: training needs more than one value per channel to "
+                             f"compute a variance, got an input of shape {x.shape}; use a batch "
+                             "of more than one example, or training=False")
+        mean = x.mean(axes, keepdims=True)
+        centered = x - mean
+        var = (centered * centered).mean(axes, keepdims=True)
+        if running_mean is not None:
+            _update_running(running_mean, mean.data.reshape(channels), momentum, "running_mean")
+        if running_var is not None:
+            unbiased = var.data.reshape(channels) * (count / (count - 1))
+            _update_running(running_var, unbiased, momentum, "running_var")
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: training=False normalises with running_mean and "
+                             "running_var, and one of them is None; pass both, or "
+                             "training=True to use the batch's statistics")
+        centered = x - _per_channel(running_mean, channels, shape, "running_mean")
+        var = _per_channel(running_var, channels, shape, "running_var")
+    out = centered * (var + eps) ** -0.5
+    if weight is not None:
+        out = out * _per_channel(weight, channels, shape, "weight")
+    if bias is not None:
+        out = out + _per_channel(bias, channels, shape, "bias")
+    return out
