@@ -33,9 +33,9 @@ def _batched(x, spatial, fname):
     return x
 
 
-def _conv(x, w, b, stride, padding, floor, spatial, fname):
+def _conv(x, w, b, stride, padding, dilation, groups, floor, spatial, fname):
     x, w = _batched(x, spatial, fname), _as_tensor(w)
-    node = nodes.ConvolutionNode(stride, padding, floor)
+    node = nodes.ConvolutionNode(stride, padding, floor, dilation, groups)
     if b is None:
         return apply(node, x, w)
     b = _as_tensor(b)
@@ -46,38 +46,55 @@ def _conv(x, w, b, stride, padding, floor, spatial, fname):
     return apply(node, x, w, b)  # the bias is the conv node's third input, as in PyTorch
 
 
-def conv1d(x, w, b=None, stride=1, padding=0, floor=False):
-    """Cross-correlate x (N, C, L) with filters w (K, C, F), then add the bias b (K,)."""
-    return _conv(x, w, b, stride, padding, floor, 1, "conv1d")
+def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, floor=False):
+    """Cross-correlate x (N, C, L) with filters w (K, C/groups, F), then add the bias b (K,).
+
+    ``dilation`` D takes every D-th input under the filter; ``groups`` G splits channels
+    and filters into G groups (G = C: depthwise). PyTorch's arguments, in its order.
+    """
+    return _conv(x, w, b, stride, padding, dilation, groups, floor, 1, "conv1d")
 
 
-def conv2d(x, w, b=None, stride=1, padding=0, floor=False):
-    """Cross-correlate x (N, C, H, W) with filters w (K, C, Fh, Fw), then add the bias b (K,)."""
-    return _conv(x, w, b, stride, padding, floor, 2, "conv2d")
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, *, floor=False):
+    """Cross-correlate x (N, C, H, W) with filters w (K, C/groups, Fh, Fw), then add the bias
+    b (K,). ``dilation`` and ``groups`` as in conv1d and PyTorch."""
+    return _conv(x, w, b, stride, padding, dilation, groups, floor, 2, "conv2d")
 
 
 def _pool(node, x, spatial, fname):
     return apply(node, _batched(x, spatial, fname))
 
 
-def max_pool1d(x, kernel_size, stride=None, floor=False):
-    """Max over windows of x (N, C, L); stride defaults to kernel_size. Ties: first max."""
-    return _pool(nodes.MaxPoolNode(kernel_size, stride, floor), x, 1, "max_pool1d")
+# Pooling: PyTorch's arguments in its order, up to those tapegrad has (max pooling has no
+# dilation, so ceil_mode is a keyword there). ``floor=True`` is tapegrad's: without it (or
+# ceil_mode) an output size that is not whole is an error that shows the computation.
+
+def max_pool1d(x, kernel_size, stride=None, padding=0, *, ceil_mode=False, floor=False):
+    """Max over windows of x (N, C, L) padded with -inf; stride defaults to kernel_size.
+    Ties: first max."""
+    node = nodes.MaxPoolNode(kernel_size, stride, floor, padding, ceil_mode)
+    return _pool(node, x, 1, "max_pool1d")
 
 
-def max_pool2d(x, kernel_size, stride=None, floor=False):
-    """Max over windows of x (N, C, H, W); stride defaults to kernel_size. Ties: first max."""
-    return _pool(nodes.MaxPoolNode(kernel_size, stride, floor), x, 2, "max_pool2d")
+def max_pool2d(x, kernel_size, stride=None, padding=0, *, ceil_mode=False, floor=False):
+    """Max over windows of x (N, C, H, W) padded with -inf; stride defaults to kernel_size.
+    Ties: first max."""
+    node = nodes.MaxPoolNode(kernel_size, stride, floor, padding, ceil_mode)
+    return _pool(node, x, 2, "max_pool2d")
 
 
-def avg_pool1d(x, kernel_size, stride=None, floor=False):
-    """Mean over windows of x (N, C, L); stride defaults to kernel_size."""
-    return _pool(nodes.AvgPoolNode(kernel_size, stride, floor), x, 1, "avg_pool1d")
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               *, floor=False):
+    """Mean over windows of x (N, C, L) padded with zeros; stride defaults to kernel_size."""
+    node = nodes.AvgPoolNode(kernel_size, stride, floor, padding, ceil_mode, count_include_pad)
+    return _pool(node, x, 1, "avg_pool1d")
 
 
-def avg_pool2d(x, kernel_size, stride=None, floor=False):
-    """Mean over windows of x (N, C, H, W); stride defaults to kernel_size."""
-    return _pool(nodes.AvgPoolNode(kernel_size, stride, floor), x, 2, "avg_pool2d")
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               *, floor=False):
+    """Mean over windows of x (N, C, H, W) padded with zeros; stride defaults to kernel_size."""
+    node = nodes.AvgPoolNode(kernel_size, stride, floor, padding, ceil_mode, count_include_pad)
+    return _pool(node, x, 2, "avg_pool2d")
 
 
 # ---------------------------------------------------------------- activations

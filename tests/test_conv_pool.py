@@ -86,6 +86,52 @@ def test_conv1d_matches_torch(torch, N, C, L, K, Fl, stride, padding):
         x, w, b)
 
 
+# (N, C, H, W, K, Fh, Fw, stride, padding, dilation, groups)
+CONV2D_DILATION_GROUPS_GRID = [
+    (2, 3, 9, 8, 4, 3, 3, 1, 0, 2, 1),                  # dilation 2: taps two apart
+    (1, 2, 11, 10, 3, 3, 2, (2, 1), (1, 2), (3, 2), 1),  # per-axis stride, padding, dilation
+    (2, 4, 7, 7, 6, 3, 3, 1, 1, 1, 2),                  # two groups of 2 channels, 3 filters each
+    (1, 6, 6, 5, 6, 3, 3, 1, 1, 1, 6),                  # depthwise: a filter per channel
+    (2, 6, 8, 9, 12, 3, 3, 2, 1, 1, 3),                 # 3 groups, 4 filters per group, stride 2
+    (3, 4, 10, 10, 4, 3, 3, 1, 2, 2, 4),                # depthwise and dilated
+    (1, 4, 8, 8, 8, 1, 1, 1, 0, 1, 2),                  # grouped 1x1 filters
+    (1, 2, 5, 5, 2, 2, 2, 1, 0, 4, 1),                  # the dilated kernel covers the whole input
+]
+
+
+@pytest.mark.parametrize("N, C, H, W, K, Fh, Fw, stride, padding, dilation, groups",
+                         CONV2D_DILATION_GROUPS_GRID)
+def test_conv2d_dilation_and_groups_match_torch(torch, N, C, H, W, K, Fh, Fw, stride, padding,
+                                                dilation, groups):
+    x, w, b = randn(N, C, H, W, seed=71), randn(K, C // groups, Fh, Fw, seed=72), randn(K, seed=73)
+    compare_with_torch(
+        torch,
+        lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups, floor=True),
+        lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride, padding, dilation, groups),
+        x, w, b)
+
+
+@pytest.mark.parametrize("N, C, L, K, Fl, stride, padding, dilation, groups", [
+    (2, 3, 12, 2, 3, 1, 0, 2, 1),
+    (1, 4, 15, 6, 3, 2, 2, 3, 2),
+    (2, 3, 9, 3, 4, 1, 1, 1, 3),   # depthwise
+    (1, 1, 7, 1, 2, 1, 0, 6, 1),   # the dilated kernel spans the input
+])
+def test_conv1d_dilation_and_groups_match_torch(torch, N, C, L, K, Fl, stride, padding, dilation,
+                                                groups):
+    x, w, b = randn(N, C, L, seed=74), randn(K, C // groups, Fl, seed=75), randn(K, seed=76)
+    compare_with_torch(
+        torch,
+        lambda x, w: F.conv1d(x, w, None, stride, padding, dilation, groups, floor=True),
+        lambda x, w: torch.nn.functional.conv1d(x, w, None, stride, padding, dilation, groups),
+        x, w)
+    compare_with_torch(
+        torch,
+        lambda x, w, b: F.conv1d(x, w, b, stride, padding, dilation, groups, floor=True),
+        lambda x, w, b: torch.nn.functional.conv1d(x, w, b, stride, padding, dilation, groups),
+        x, w, b)
+
+
 def test_conv_without_bias_matches_torch(torch):
     x, w = randn(2, 3, 6, 5, seed=7), randn(4, 3, 2, 2, seed=8)
     compare_with_torch(torch, lambda x, w: F.conv2d(x, w, padding=(1, 2)),
@@ -133,6 +179,74 @@ def test_pool1d_matches_torch(torch, shape, kernel_size, stride):
                        randn(*shape, seed=12))
 
 
+# (shape, kernel_size, stride, padding, ceil_mode)
+POOL2D_PADDING_GRID = [
+    ((2, 3, 8, 8), 3, 2, 1, False),
+    ((1, 2, 7, 9), 3, 2, 1, True),           # ceil_mode keeps the incomplete last window
+    ((2, 1, 9, 8), (3, 2), (2, 2), (1, 0), True),
+    ((2, 2, 6, 6), 2, 2, 1, False),
+    ((1, 2, 5, 7), 2, 2, 0, True),           # ceil_mode: a last window of one column
+    ((3, 2, 10, 7), (2, 3), (3, 2), (1, 1), True),
+    ((1, 1, 1, 1), 2, 2, 1, True),           # a 1x1 input, the window mostly padding
+    ((1, 1, 6, 6), 3, 3, 0, True),           # ceil_mode that changes nothing
+    ((2, 1, 5, 5), 4, 3, 2, True),           # ceil's extra window would start in the padding
+]
+
+
+@pytest.mark.parametrize("shape, kernel_size, stride, padding, ceil_mode", POOL2D_PADDING_GRID)
+def test_pool2d_padding_and_ceil_mode_match_torch(torch, shape, kernel_size, stride, padding,
+                                                  ceil_mode):
+    tf = torch.nn.functional
+    compare_with_torch(
+        torch, lambda x: F.max_pool2d(x, kernel_size, stride, padding, ceil_mode=ceil_mode,
+                                      floor=not ceil_mode),
+        lambda x: tf.max_pool2d(x, kernel_size, stride, padding, ceil_mode=ceil_mode),
+        distinct(*shape, seed=77))
+    for include in (True, False):
+        compare_with_torch(
+            torch, lambda x: F.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, include,
+                                          floor=not ceil_mode),
+            lambda x: tf.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, include),
+            randn(*shape, seed=78))
+
+
+@pytest.mark.parametrize("shape, kernel_size, stride, padding, ceil_mode", [
+    ((2, 3, 10), 3, 2, 1, False), ((1, 2, 9), 2, 2, 1, True), ((2, 1, 8), 3, 3, 0, True),
+    ((1, 1, 1), 3, 1, 1, False)])
+def test_pool1d_padding_and_ceil_mode_match_torch(torch, shape, kernel_size, stride, padding,
+                                                  ceil_mode):
+    tf = torch.nn.functional
+    compare_with_torch(
+        torch, lambda x: F.max_pool1d(x, kernel_size, stride, padding, ceil_mode=ceil_mode,
+                                      floor=not ceil_mode),
+        lambda x: tf.max_pool1d(x, kernel_size, stride, padding, ceil_mode=ceil_mode),
+        distinct(*shape, seed=79))
+    compare_with_torch(
+        torch, lambda x: F.avg_pool1d(x, kernel_size, stride, padding, ceil_mode,
+                                      floor=not ceil_mode),
+        lambda x: tf.avg_pool1d(x, kernel_size, stride, padding, ceil_mode),
+        randn(*shape, seed=80))
+
+
+def test_max_pool_padding_never_takes_the_gradient_as_in_torch(torch):
+    """Inputs of -inf tie with the -inf padding: the first input takes the gradient (PyTorch's
+    rule), so what arrives at a window still reaches the input."""
+    x = np.full((1, 1, 4, 5), -np.inf)
+    x[0, 0, 3, 4] = 1.0
+    xt = autograd.Tensor(x, requires_grad=True)
+    out = F.max_pool2d(xt, 3, 2, 1, ceil_mode=True)
+    upstream = np.arange(1.0, 1.0 + out.data.size).reshape(out.shape)
+    out.backward(upstream)
+    reference = torch.tensor(x, requires_grad=True)
+    expected = torch.nn.functional.max_pool2d(reference, 3, 2, 1, ceil_mode=True)
+    expected.backward(torch.tensor(upstream))
+    np.testing.assert_array_equal(out.data, expected.detach().numpy())
+    np.testing.assert_array_equal(xt.grad, reference.grad.numpy())
+    assert xt.grad.sum() == upstream.sum()
+    ints = nodes.MaxPoolNode(2, padding=1, floor=True).forwardPass(np.arange(9).reshape(1, 1, 3, 3))
+    assert ints.tolist() == [[[[0, 2], [6, 8]]]]  # integers pad with their lowest value
+
+
 def test_max_pool_ties_match_torch(torch):
     """Many ties (values from {0, 1, 2}) and overlapping windows: PyTorch's CPU kernel also
     gives a tie to the first maximum in row-major order, so the gradients agree exactly."""
@@ -151,6 +265,37 @@ def test_conv2d_gradcheck(stride, padding):
     b = autograd.Tensor(randn(3, seed=16), requires_grad=True)
     assert autograd.gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride, padding, floor=True),
                               x, w, b, atol=1e-7, rtol=1e-6)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding, dilation, groups", [
+    ((2, 4, 7, 6), (4, 2, 3, 2), 1, 1, 2, 2),
+    ((1, 3, 8, 7), (3, 1, 2, 3), (2, 1), (0, 2), (3, 1), 3),   # depthwise
+    ((2, 4, 9), (6, 2, 3), 2, 1, 2, 2),                        # 1-D
+])
+def test_conv_dilation_and_groups_gradcheck(x_shape, w_shape, stride, padding, dilation, groups):
+    x = autograd.Tensor(randn(*x_shape, seed=81), requires_grad=True)
+    w = autograd.Tensor(randn(*w_shape, seed=82), requires_grad=True)
+    b = autograd.Tensor(randn(w_shape[0], seed=83), requires_grad=True)
+
+    def conv(x, w, b):
+        node = nodes.ConvolutionNode(stride, padding, True, dilation, groups)
+        return autograd.apply(node, x, w, b)
+
+    assert autograd.gradcheck(conv, x, w, b, atol=1e-7, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kernel_size, stride, padding, ceil_mode",
+                         [(3, 2, 1, False), (2, 2, 1, True), ((3, 2), (2, 3), (1, 0), True)])
+def test_pool_padding_and_ceil_mode_gradcheck(kernel_size, stride, padding, ceil_mode):
+    x = autograd.Tensor(distinct(2, 2, 7, 6, seed=84), requires_grad=True)
+    floor = not ceil_mode
+    assert autograd.gradcheck(
+        lambda x: F.max_pool2d(x, kernel_size, stride, padding, ceil_mode=ceil_mode, floor=floor),
+        x, atol=1e-7, rtol=1e-6)
+    for include in (True, False):
+        assert autograd.gradcheck(
+            lambda x: F.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, include, floor=floor),
+            x, atol=1e-7, rtol=1e-6)
 
 
 def test_conv_node_alone_gradcheck():
@@ -325,6 +470,46 @@ def test_pool_output_size_error():
     assert F.max_pool2d(np.zeros((1, 1, 7, 7)), 3, floor=True).shape == (1, 1, 2, 2)
     with pytest.raises(ValueError, match="avgpool.*not whole"):
         F.avg_pool1d(np.zeros((1, 1, 7)), 2)
+
+
+def test_dilation_is_in_the_output_size_error():
+    message = conv_error((1, 1, 10, 10), (1, 1, 3, 3), stride=2, dilation=2)
+    assert "(10 - 2*(3 - 1) - 1 + 2*0)/2 + 1 = 3.5 is not whole" in message
+    assert "floor=True" in message
+    message = conv_error((1, 1, 4, 9), (1, 1, 3, 3), dilation=(2, 1))
+    assert "kernel height 3 dilated by 2 (reaching 5) is larger than the input height 4" in message
+    assert "(4 - 2*(3 - 1) - 1 + 2*0)/1 + 1 = 0" in message
+    with pytest.raises(ValueError, match=r"length \(12 - 3\*\(2 - 1\) - 1 \+ 2\*1\)/3 \+ 1 = 4\.33"):
+        F.conv1d(np.zeros((1, 1, 12)), np.zeros((1, 1, 2)), stride=3, padding=1, dilation=3)
+
+
+def test_groups_that_do_not_divide_are_named():
+    message = conv_error((1, 4, 5, 5), (6, 2, 3, 3), groups=3)
+    assert "conv" in message
+    assert "groups=3 must divide the 4 input channels (shape (1, 4, 5, 5))" in message
+    assert "groups 1 or 2" in message
+    message = conv_error((1, 4, 5, 5), (3, 2, 3, 3), groups=2)
+    assert "groups=2 must divide the 3 filters (shape (3, 2, 3, 3))" in message
+    message = conv_error((1, 4, 5, 5), (4, 4, 3, 3), groups=2)
+    assert "expect 8" in message and "divided by groups: 4 / 2 = 2" in message
+    with pytest.raises(TypeError, match="conv: groups must be an int, got 1.5"):
+        nodes.ConvolutionNode(groups=1.5)
+    with pytest.raises(ValueError, match="conv: groups must be at least 1"):
+        nodes.ConvolutionNode(groups=0)
+    with pytest.raises(ValueError, match="conv: dilation must be at least 1"):
+        nodes.ConvolutionNode(dilation=(1, 0))
+
+
+def test_pool_padding_and_ceil_mode_errors():
+    with pytest.raises(ValueError, match="maxpool: padding 2 is more than half the kernel width 3"):
+        F.max_pool2d(np.zeros((1, 1, 6, 6)), (4, 3), padding=2)
+    with pytest.raises(ValueError, match="avgpool: floor=True drops .* ceil_mode=True keeps it"):
+        F.avg_pool2d(np.zeros((1, 1, 6, 6)), 2, ceil_mode=True, floor=True)
+    with pytest.raises(ValueError, match=r"\(7 - 2 \+ 2\*1\)/2 \+ 1 = 4\.5 is not whole.*ceil_mode=True"):
+        F.max_pool2d(np.zeros((1, 1, 7, 8)), 2, padding=1)
+    # height: ceil_mode's 5th window would start in the right padding, so PyTorch keeps 4
+    assert F.max_pool2d(np.zeros((1, 1, 7, 8)), 2, padding=1, ceil_mode=True).shape == (1, 1, 4, 5)
+    assert F.max_pool2d(np.zeros((1, 1, 7, 8)), 2, padding=0, ceil_mode=True).shape == (1, 1, 4, 4)
 
 
 def test_channel_mismatch():
@@ -564,6 +749,28 @@ def test_conv_random_geometry_matches_torch(torch, geometry, with_bias, seed):
         arrays.append(randn(w_shape[0], seed=seed + 2))
     compare_with_torch(torch, lambda *a: ours(*a, stride=stride, padding=padding, floor=True),
                        lambda *a: theirs(*a, stride=stride, padding=padding), *arrays, seed=seed)
+
+
+@st.composite
+def dilated_grouped_geometry(draw):
+    spatial, (N, C, *_), (K, _, *kernel), stride, padding = draw(conv_geometry())
+    groups = draw(st.integers(1, 3))
+    dilation = tuple(draw(st.integers(1, 3)) for _ in range(spatial))
+    reach = [d * (f - 1) + 1 for d, f in zip(dilation, kernel)]
+    size = tuple(draw(st.integers(max(1, r - 2 * p), 10)) for r, p in zip(reach, padding))
+    return (spatial, (N, C * groups) + size, (K * groups, C) + tuple(kernel), stride, padding,
+            dilation, groups)
+
+
+@settings(max_examples=30, deadline=None)
+@given(dilated_grouped_geometry(), st.integers(0, 2**16))
+def test_conv_random_dilation_and_groups_match_torch(torch, geometry, seed):
+    spatial, x_shape, w_shape, stride, padding, dilation, groups = geometry
+    ours = F.conv1d if spatial == 1 else F.conv2d
+    theirs = torch.nn.functional.conv1d if spatial == 1 else torch.nn.functional.conv2d
+    arrays = [randn(*x_shape, seed=seed), randn(*w_shape, seed=seed + 1), randn(w_shape[0], seed=seed + 2)]
+    compare_with_torch(torch, lambda *a: ours(*a, stride, padding, dilation, groups, floor=True),
+                       lambda *a: theirs(*a, stride, padding, dilation, groups), *arrays, seed=seed)
 
 
 @settings(max_examples=25, deadline=None)

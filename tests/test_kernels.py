@@ -91,6 +91,29 @@ def test_fast_max_pool_equals_the_math_exactly(shape, kernel_size, stride, value
     assert_same(run_node("fast", make, [x]), run_node("reference", make, [x]), exact=True)
 
 
+@pytest.mark.parametrize("make, x_shape, w_shape, fast", [
+    (lambda: nodes.ConvolutionNode(1, 1), (2, 4, 6, 6), (4, 4, 3, 3), True),
+    (lambda: nodes.ConvolutionNode(1, 1, dilation=2), (2, 4, 6, 6), (4, 4, 3, 3), False),
+    (lambda: nodes.ConvolutionNode(1, 1, dilation=(1, 2)), (2, 4, 6, 6), (4, 4, 3, 3), False),
+    (lambda: nodes.ConvolutionNode(1, 1, groups=2), (2, 4, 6, 6), (4, 2, 3, 3), False),
+    (lambda: nodes.ConvolutionNode(2, 1, dilation=1, groups=1), (2, 4, 9), (4, 4, 3), True),
+    (lambda: nodes.ConvolutionNode(2, 1, dilation=2), (2, 4, 9), (4, 4, 3), False),
+    (lambda: nodes.MaxPoolNode(2), (2, 3, 6, 6), None, True),
+    (lambda: nodes.MaxPoolNode(3, 2, ceil_mode=True), (2, 3, 7, 7), None, True),  # nothing extra
+    (lambda: nodes.MaxPoolNode(2, ceil_mode=True), (2, 3, 7, 6), None, False),
+    (lambda: nodes.MaxPoolNode(2, padding=1), (2, 3, 6, 6), None, False),
+    (lambda: nodes.MaxPoolNode(2, padding=1), (2, 3, 6), None, False),
+])
+def test_the_fast_kernel_is_used_only_where_it_applies(make, x_shape, w_shape, fast):
+    """Dilation, groups, and pooling's padding and ceil_mode windows run the nodes' math (the
+    fast kernels do not know them); everything else keeps the fast kernel."""
+    inputs = [randn(*x_shape)] + ([] if w_shape is None else [randn(*w_shape, seed=1)])
+    with autograd.kernels("fast"):
+        node = make()
+        node.forwardPass(*inputs)
+    assert (node.fast is not None) == fast
+
+
 @pytest.mark.parametrize("needs", [(True, True), (False, True), (True, False)])
 def test_fast_maximum_equals_the_math_exactly(monkeypatch, needs):
     """ReLU's passes split between threads: the same numbers, ties, NaN and an inf
