@@ -9,6 +9,7 @@ runs it to the end and the step-through pauses between its steps.
 
 import collections
 import contextlib
+import copy
 import itertools
 import operator
 import os
@@ -370,7 +371,32 @@ def apply(node, *inputs):
 
     Inputs may be tensors, arrays or Python numbers (constants). The result requires a
     gradient when any input does and recording is enabled (not inside ``no_grad``).
+
+    One node object, one application: a node keeps the inputs and the arrays of the
+    application it records, so applying an instance that was recorded before would rewire
+    that earlier graph. The engine then records a fresh copy of it instead (same class,
+    same fixed parameters, nothing saved), and the instance you hold keeps describing its
+    first application.
     """
+    if getattr(node, "_seq", None) is not None:
+        node = _fresh_copy(node)
+    return _apply(node, *inputs)
+
+
+def _fresh_copy(node):
+    """A copy of a recorded node with its fixed parameters and none of its application."""
+    fresh = copy.copy(node)
+    fresh.release()  # the saved arrays belong to the earlier application
+    for slot in ("_inputs", "_seq", "_scope", "_released", "_origin", "_retained"):
+        try:
+            delattr(fresh, slot)
+        except AttributeError:
+            pass
+    return fresh
+
+
+def _apply(node, *inputs):
+    """``apply`` for a node made for this application (every operator makes a new one)."""
     # This runs once per node, and a chain of small tensors spends most of its time here
     # (see benchmarks/, "graph overhead"). The commonest case, two inputs that are already
     # tensors (every binary operator), is spelled out: no loops, no argument tuples.

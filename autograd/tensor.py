@@ -454,4 +454,4 @@ def maximum(a, b):
 Tensor.grad = Tensor.grad.setter(Tensor._grad.__set__)
 
 # The tape needs Tensor at import time; Tensor needs the tape only when called.
-from .tape import apply, backward  # noqa: E402
+from .tape import _apply as apply, backward  # noqa: E402  (operators make fresh nodes)

@@ -80,6 +80,19 @@ assert np.allclose(node.forwardPass(np.array([-2.0, 0.5, 3.0])), [-0.2, 0.5, 3.0
 assert np.allclose(node.backwardPass(np.array([1.0, 1.0, 10.0]))[0], [0.1, 1.0, 10.0])
 
 # %% [markdown]
+# One node object stands for one application: it keeps that application's inputs and saved
+# arrays. `ag.apply` of an instance that was applied before records a fresh copy of it
+# (same class, same slope), so the earlier graph keeps its own; `leaky_relu` simply makes a
+# new node each call.
+
+# %%
+a, b = ag.tensor([-2.0], requires_grad=True), ag.tensor([3.0], requires_grad=True)
+ya, yb = ag.apply(node, a), ag.apply(node, b)   # the second application is a copy of node
+ya.sum().backward()
+assert ya.node is node and yb.node is not node and type(yb.node) is LeakyReLUNode
+assert np.allclose(a.grad, [0.1]) and b.grad is None   # the first graph was left as it was
+
+# %% [markdown]
 # ## Gradcheck it
 #
 # `gradcheck` runs `backward()` through the function and compares every gradient with
