@@ -327,6 +327,38 @@ def test_conv2d_matches_pytorch(args, x_shape):
     torch_parity(torch, nn.Conv2d(**args), torch.nn.Conv2d(**args), x_shape)
 
 
+@pytest.mark.parametrize("layer, args, x_shape", [
+    ("Conv2d", dict(in_channels=2, out_channels=3, kernel_size=3, dilation=2), (2, 2, 8, 7)),
+    ("Conv2d", dict(in_channels=4, out_channels=6, kernel_size=3, padding=1, groups=2), (1, 4, 5, 5)),
+    ("Conv2d", dict(in_channels=3, out_channels=3, kernel_size=(3, 2), groups=3, dilation=(1, 2),
+                    stride=2, padding=(1, 0), bias=False), (2, 3, 7, 9)),   # depthwise
+    ("Conv1d", dict(in_channels=4, out_channels=2, kernel_size=3, dilation=3, groups=2), (2, 4, 11)),
+    ("Conv1d", dict(in_channels=2, out_channels=4, kernel_size=1, groups=2), (1, 2, 5)),
+])
+def test_dilated_and_grouped_conv_layers_match_pytorch(layer, args, x_shape):
+    torch = pytest.importorskip("torch")
+    ours, theirs = getattr(nn, layer)(**args), getattr(torch.nn, layer)(**args)
+    assert ours.weight.shape == tuple(theirs.weight.shape)  # (out, in / groups, ...)
+    torch_parity(torch, ours, theirs, x_shape)
+
+
+def test_grouped_conv_initialisation_counts_the_channels_one_filter_sees():
+    conv = nn.Conv2d(8, 4, 3, groups=4, rng=0)
+    bound = 1 / math.sqrt(2 * 3 * 3)  # fan_in: 8 / 4 channels x 3 x 3
+    assert conv.weight.shape == (4, 2, 3, 3) and conv.num_parameters() == 4 * 2 * 9 + 4
+    assert np.abs(conv.weight.data).max() <= bound and np.abs(conv.weight.data).max() > 0.8 * bound
+    assert "\nConv2d(8, 4, kernel_size=3, groups=4)  " in repr(conv)
+    assert "dilation=(2, 1)" in repr(nn.Conv2d(1, 1, 3, dilation=(2, 1)))
+    with pytest.raises(ValueError, match="Conv2d: groups=4 must divide in_channels=6"):
+        nn.Conv2d(6, 4, 3, groups=4)
+    with pytest.raises(ValueError, match="Conv1d: groups=3 must divide out_channels=4"):
+        nn.Conv1d(3, 4, 3, groups=3)
+    with pytest.raises(ValueError, match="Conv2d: dilation must be a positive integer, got 0"):
+        nn.Conv2d(1, 1, 3, dilation=0)
+    with pytest.raises(ValueError, match=r"^0 \(Conv2d\): .*\(10 - 2\*\(3 - 1\) - 1 \+ 2\*0\)/2"):
+        nn.Sequential(nn.Conv2d(1, 1, 3, stride=2, dilation=2))(np.zeros((1, 1, 10, 10)))
+
+
 @pytest.mark.parametrize("args, x_shape", [
     (dict(in_channels=2, out_channels=3, kernel_size=3), (2, 2, 9)),
     (dict(in_channels=1, out_channels=2, kernel_size=4, stride=2, padding=1), (3, 1, 10)),
@@ -343,6 +375,22 @@ def test_conv1d_matches_pytorch(args, x_shape):
     (lambda: nn.AvgPool2d((2, 3), stride=(2, 1)), lambda t: t.nn.AvgPool2d((2, 3), stride=(2, 1)), (1, 2, 6, 5)),
     (lambda: nn.ReLU(), lambda t: t.nn.ReLU(), (3, 4)),
     (lambda: nn.Flatten(), lambda t: t.nn.Flatten(), (2, 3, 2, 2)),
+    (lambda: nn.MaxPool2d(3, 2, 1), lambda t: t.nn.MaxPool2d(3, 2, 1), (2, 2, 7, 5)),
+    (lambda: nn.MaxPool2d(2, ceil_mode=True), lambda t: t.nn.MaxPool2d(2, ceil_mode=True),
+     (1, 2, 5, 7)),
+    (lambda: nn.AvgPool2d(3, 2, 1, True), lambda t: t.nn.AvgPool2d(3, 2, 1, True), (1, 1, 6, 7)),
+    (lambda: nn.AvgPool2d(3, 2, 1, count_include_pad=False, floor=True),
+     lambda t: t.nn.AvgPool2d(3, 2, 1, count_include_pad=False), (2, 1, 6, 7)),
+    (lambda: nn.MaxPool1d(2), lambda t: t.nn.MaxPool1d(2), (2, 3, 8)),
+    (lambda: nn.MaxPool1d(3, 2, 1, ceil_mode=True), lambda t: t.nn.MaxPool1d(3, 2, 1, ceil_mode=True),
+     (1, 2, 8)),
+    (lambda: nn.AvgPool1d(3, 1), lambda t: t.nn.AvgPool1d(3, 1), (2, 2, 5)),
+    (lambda: nn.AvgPool1d(2, 2, 1, True), lambda t: t.nn.AvgPool1d(2, 2, 1, True), (1, 3, 6)),
+    (lambda: nn.Identity(54, unused=True), lambda t: t.nn.Identity(54, unused=True), (2, 3)),
+    (lambda: nn.Softmax(dim=1), lambda t: t.nn.Softmax(dim=1), (3, 4)),
+    (lambda: nn.Softmax(dim=-1), lambda t: t.nn.Softmax(dim=-1), (2, 3, 4)),
+    (lambda: nn.LogSoftmax(dim=1), lambda t: t.nn.LogSoftmax(dim=1), (3, 4, 2)),
+    (lambda: nn.LogSoftmax(dim=0), lambda t: t.nn.LogSoftmax(dim=0), (1, 5)),
 ])
 def test_parameter_free_layers_match_pytorch(ours, theirs, x_shape):
     torch = pytest.importorskip("torch")
@@ -495,6 +543,10 @@ def test_output_size_that_is_not_whole_names_the_layer():
     (lambda: nn.Conv2d(1, 2, 3, padding=-1), "padding >= 0"),
     (lambda: nn.Conv2d(1, 2, (3, 3, 3)), r"kernel_size must be an int or 2 ints"),
     (lambda: nn.MaxPool2d(0), "MaxPool2d: kernel_size must be a positive integer"),
+    (lambda: nn.MaxPool1d(2, padding=2), "MaxPool1d: padding must be between 0 and half"),
+    (lambda: nn.AvgPool2d(2, ceil_mode=True, floor=True), "AvgPool2d: floor=True drops"),
+    (lambda: nn.Softmax(), r"Softmax: pass dim.*Softmax\(dim=1\)"),
+    (lambda: nn.LogSoftmax(1.0), "LogSoftmax: dim must be an int"),
     (lambda: digits_cnn("huge"), "kind must be one of 'basic', 'deeper', got 'huge'"),
 ])
 def test_bad_layer_arguments(make, message):

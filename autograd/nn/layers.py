@@ -81,16 +81,18 @@ class Linear(Module):
 
 
 class _ConvNd(Module):
-    """Shared by Conv1d and Conv2d: a filter bank, stride and zero padding.
+    """Shared by Conv1d and Conv2d: a filter bank, stride, zero padding, dilation and groups.
 
-    An output size (W - F + 2P) / S + 1 that is not whole is an error that shows the
-    numbers; ``floor=True`` rounds it down instead, as PyTorch does.
+    An output size (W - D(F - 1) - 1 + 2P) / S + 1 that is not whole is an error that shows
+    the numbers; ``floor=True`` rounds it down instead, as PyTorch does. With ``groups`` G
+    each filter sees in_channels / G channels, so the weight is (out_channels,
+    in_channels / G, kh, kw) as in PyTorch.
     """
 
     dims = None  # 1 or 2
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
-                 rng=None, dtype=np.float32, floor=False):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, rng=None, dtype=np.float32, floor=False):
         super().__init__()
         self.floor = bool(floor)
         kind = type(self).__name__
@@ -100,13 +102,21 @@ class _ConvNd(Module):
                                  for k in _ntuple(kernel_size, self.dims, kind, "kernel_size"))
         self.stride = _ntuple(stride, self.dims, kind, "stride")
         self.padding = _ntuple(padding, self.dims, kind, "padding")
+        self.dilation = tuple(_positive(d, kind, "dilation")
+                              for d in _ntuple(dilation, self.dims, kind, "dilation"))
+        self.groups = _positive(groups, kind, "groups")
         if min(self.stride) < 1 or min(self.padding) < 0:
             raise ValueError(f"{kind}: stride must be >= 1 and padding >= 0, got stride={stride}, "
                              f"padding={padding}")
-        fan_in = self.in_channels * int(np.prod(self.kernel_size))
+        for count, what in ((self.in_channels, "in_channels"), (self.out_channels, "out_channels")):
+            if count % self.groups:
+                raise ValueError(f"{kind}: groups={self.groups} must divide {what}={count}, so "
+                                 "that every group gets as many channels; depthwise convolution "
+                                 "is groups=in_channels")
+        fan_in = self.in_channels // self.groups * int(np.prod(self.kernel_size))
         rng = init.generator(rng)
         self.weight = Parameter(init.fan_in_uniform(
-            (out_channels, in_channels) + self.kernel_size, fan_in, rng, dtype))
+            (out_channels, self.in_channels // self.groups) + self.kernel_size, fan_in, rng, dtype))
         self.bias = Parameter(init.fan_in_uniform((out_channels,), fan_in, rng, dtype)) if bias else None
 
     def _check_input(self, x):
@@ -121,18 +131,20 @@ class _ConvNd(Module):
 
     def _conv(self, function, x):
         self._check_input(x)
-        stride, padding = self.stride, self.padding
+        stride, padding, dilation = self.stride, self.padding, self.dilation
         if self.dims == 1:
-            stride, padding = stride[0], padding[0]
+            stride, padding, dilation = stride[0], padding[0], dilation[0]
         try:
-            return function(x, self.weight, self.bias, stride=stride, padding=padding, floor=self.floor)
+            return function(x, self.weight, self.bias, stride, padding, dilation, self.groups,
+                            floor=self.floor)
         except ValueError as error:
             raise ValueError(f"{self._label()}: {error}") from error
 
     def extra_repr(self):
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={_single(self.kernel_size)}"
-        for name, default in (("stride", 1), ("padding", 0)):
-            value = _single(getattr(self, name))
+        for name, default in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1)):
+            value = getattr(self, name)
+            value = value if isinstance(value, int) else _single(value)
             if value != default:
                 text += f", {name}={value}"
         if self.bias is None:
@@ -142,7 +154,7 @@ class _ConvNd(Module):
 
 class Conv1d(_ConvNd):
     """A bank of out_channels 1-D filters: (N, in_channels, L) -> (N, out_channels, L2),
-    L2 = (L - F + 2P) / S + 1. Cross-correlation (no flip), as in the course notes."""
+    L2 = (L - D(F - 1) - 1 + 2P) / S + 1. Cross-correlation (no flip), as in the course notes."""
 
     dims = 1
 
@@ -152,7 +164,8 @@ class Conv1d(_ConvNd):
 
 class Conv2d(_ConvNd):
     """A bank of out_channels 2-D filters: (N, in_channels, H, W) -> (N, out_channels, H2, W2),
-    W2 = (W - F + 2P) / S + 1. One ConvolutionNode, the bias its third input.
+    W2 = (W - D(F - 1) - 1 + 2P) / S + 1 (D = 1 without dilation: the course's
+    (W - F + 2P) / S + 1). One ConvolutionNode, the bias its third input.
 
     ``Conv2d(3, 10, 5, padding=2)`` on 128x128x3 inputs gives 128x128x10 outputs and holds
     5*5*3*10 + 10 = 760 parameters (the course quiz).
@@ -164,24 +177,46 @@ class Conv2d(_ConvNd):
         return self._conv(F.conv2d, x)
 
 
-class _Pool2d(Module):
-    """Shared by the pooling layers; ``floor=True`` drops windows that do not fit, as PyTorch does."""
+class _PoolNd(Module):
+    """Shared by the pooling layers: windows, padding, PyTorch's ceil_mode, and tapegrad's
+    ``floor=True`` (drop windows that do not fit, as PyTorch does by default; without it an
+    output size that is not whole is an error that shows the computation)."""
 
-    def __init__(self, kernel_size, stride=None, floor=False):
+    dims = None  # 1 or 2
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, floor=False):
         super().__init__()
-        self.floor = bool(floor)
+        self.floor, self.ceil_mode = bool(floor), bool(ceil_mode)
         kind = type(self).__name__
         self.kernel_size = tuple(_positive(k, kind, "kernel_size")
-                                 for k in _ntuple(kernel_size, 2, kind, "kernel_size"))
+                                 for k in _ntuple(kernel_size, self.dims, kind, "kernel_size"))
         self.stride = None if stride is None else tuple(
-            _positive(s, kind, "stride") for s in _ntuple(stride, 2, kind, "stride"))
+            _positive(s, kind, "stride") for s in _ntuple(stride, self.dims, kind, "stride"))
+        self.padding = _ntuple(padding, self.dims, kind, "padding")
+        for f, p in zip(self.kernel_size, self.padding):
+            if not 0 <= p <= f // 2:
+                raise ValueError(f"{kind}: padding must be between 0 and half the kernel_size "
+                                 f"(so that no window holds padding only), got padding={padding} "
+                                 f"for kernel_size={kernel_size}")
+        if self.floor and self.ceil_mode:
+            raise ValueError(f"{kind}: floor=True drops an incomplete last window and "
+                             "ceil_mode=True keeps it; pass only one of them")
 
-    def _pool(self, function, x):
+    def _arguments(self):
+        """The functional's arguments after the input, for this layer's dims."""
+        def one(value):
+            return value if value is None or self.dims == 2 else value[0]
+        return one(self.kernel_size), one(self.stride), one(self.padding)
+
+    def forward(self, x):
         shape = _shape_of(x)
-        if len(shape) != 4:
-            raise ValueError(f"{self._label()} expects input (N, C, H, W), got shape {shape}")
+        layout = "(N, C, L)" if self.dims == 1 else "(N, C, H, W)"
+        if len(shape) != 2 + self.dims:
+            raise ValueError(f"{self._label()} expects input {layout}, got shape {shape}"
+                             + ("; add a batch axis with x.reshape(1, *x.shape)"
+                                if len(shape) == 1 + self.dims else ""))
         try:
-            return function(x, self.kernel_size, self.stride, floor=self.floor)
+            return self._pool(x)
         except ValueError as error:
             raise ValueError(f"{self._label()}: {error}") from error
 
@@ -189,21 +224,55 @@ class _Pool2d(Module):
         text = f"kernel_size={_single(self.kernel_size)}"
         if self.stride is not None and self.stride != self.kernel_size:
             text += f", stride={_single(self.stride)}"
-        return text + (", floor=True" if self.floor else "")
+        if any(self.padding):
+            text += f", padding={_single(self.padding)}"
+        return text + (", ceil_mode=True" if self.ceil_mode else "") + (
+            ", floor=True" if self.floor else "")
 
 
-class MaxPool2d(_Pool2d):
-    """The maximum of each kernel_size window (stride defaults to kernel_size); no parameters."""
+class _MaxPoolNd(_PoolNd):
+    def _pool(self, x):
+        function = F.max_pool1d if self.dims == 1 else F.max_pool2d
+        return function(x, *self._arguments(), ceil_mode=self.ceil_mode, floor=self.floor)
 
-    def forward(self, x):
-        return self._pool(F.max_pool2d, x)
+
+class _AvgPoolNd(_PoolNd):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, floor=False):
+        super().__init__(kernel_size, stride, padding, ceil_mode, floor)
+        self.count_include_pad = bool(count_include_pad)
+
+    def _pool(self, x):
+        function = F.avg_pool1d if self.dims == 1 else F.avg_pool2d
+        return function(x, *self._arguments(), self.ceil_mode, self.count_include_pad,
+                        floor=self.floor)
+
+    def extra_repr(self):
+        return super().extra_repr() + ("" if self.count_include_pad else ", count_include_pad=False")
 
 
-class AvgPool2d(_Pool2d):
-    """The mean of each kernel_size window (stride defaults to kernel_size); no parameters."""
+class MaxPool1d(_MaxPoolNd):
+    """The maximum of each kernel_size window of (N, C, L) (stride defaults to kernel_size;
+    padding is -inf); no parameters."""
+    dims = 1
 
-    def forward(self, x):
-        return self._pool(F.avg_pool2d, x)
+
+class MaxPool2d(_MaxPoolNd):
+    """The maximum of each kernel_size window of (N, C, H, W) (stride defaults to kernel_size;
+    padding is -inf); no parameters."""
+    dims = 2
+
+
+class AvgPool1d(_AvgPoolNd):
+    """The mean of each kernel_size window of (N, C, L) (stride defaults to kernel_size; padding
+    is zeros, counted in the mean unless count_include_pad=False); no parameters."""
+    dims = 1
+
+
+class AvgPool2d(_AvgPoolNd):
+    """The mean of each kernel_size window of (N, C, H, W) (stride defaults to kernel_size;
+    padding is zeros, counted in the mean unless count_include_pad=False); no parameters."""
+    dims = 2
 
 
 class ReLU(Module):
@@ -211,6 +280,187 @@ class ReLU(Module):
 
     def forward(self, x):
         return F.relu(x)
+
+
+class _BatchNorm(Module):
+    """Shared by BatchNorm1d and BatchNorm2d: normalise each channel (axis 1) to mean 0 and
+    variance 1, then scale and shift it by the learned ``weight`` and ``bias`` (C,).
+
+    In training mode the mean and variance are the batch's (over every axis but the
+    channels), and the buffers ``running_mean`` and ``running_var`` move toward them:
+    running = (1 - momentum) * running + momentum * batch (the unbiased variance for
+    running_var; ``momentum=None`` takes the plain average of every batch so far, counted by
+    ``num_batches_tracked``). In evaluation mode (``model.eval()``) the running statistics
+    are used instead, so one example's output does not depend on the others in its batch.
+    The buffers are saved in the state dict under PyTorch's names but take no gradient.
+    ``affine=False``: no weight and bias; ``track_running_stats=False``: no buffers, and the
+    batch's statistics in both modes.
+    """
+
+    dims, shapes = None, None  # input ndims and layouts it takes: (2, 3), ("(N, C)", "(N, C, L)")
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, dtype=np.float32):
+        super().__init__()
+        kind = type(self).__name__
+        self.num_features = _positive(num_features, kind, "num_features")
+        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)) or not eps > 0:
+            raise ValueError(f"{kind}: eps is added to the variance to keep the division finite "
+                             f"and must be a positive number, got {eps!r}")
+        if momentum is not None and (isinstance(momentum, bool) or not isinstance(
+                momentum, (int, float, np.floating)) or not 0 <= momentum <= 1):
+            raise ValueError(f"{kind}: momentum must be a number in [0, 1] (the weight of each new "
+                             f"batch in the running statistics) or None, got {momentum!r}")
+        self.eps, self.momentum = float(eps), None if momentum is None else float(momentum)
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        shape = (self.num_features,)
+        self.weight = Parameter(np.ones(shape, dtype)) if affine else None
+        self.bias = Parameter(np.zeros(shape, dtype)) if affine else None
+        tracked = self.track_running_stats
+        self.register_buffer("running_mean", np.zeros(shape, dtype) if tracked else None)
+        self.register_buffer("running_var", np.ones(shape, dtype) if tracked else None)
+        self.register_buffer("num_batches_tracked", np.array(0, np.int64) if tracked else None)
+
+    def forward(self, x):
+        shape = _shape_of(x)
+        if len(shape) not in self.dims or shape[1] != self.num_features:
+            raise ValueError(f"{self._label()} expects input {' or '.join(self.shapes)} with "
+                             f"C = num_features = {self.num_features} channels on axis 1, got "
+                             f"shape {shape}")
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data += 1
+            if momentum is None:  # the average of all batches so far
+                momentum = 1.0 / float(self.num_batches_tracked.data)
+        # the batch's statistics in training, and without running ones to use
+        use_batch = self.training or not self.track_running_stats
+        try:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                use_batch, momentum if momentum is not None else 0.0, self.eps)
+        except ValueError as error:
+            raise ValueError(f"{self._label()}: {error}") from error
+
+    def extra_repr(self):
+        text = f"{self.num_features}"
+        for name, default in (("eps", 1e-5), ("momentum", 0.1), ("affine", True),
+                              ("track_running_stats", True)):
+            if getattr(self, name) != default:
+                text += f", {name}={getattr(self, name)}"
+        return text
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) features or (N, C, L) signals, per channel C (see
+    ``_BatchNorm``): PyTorch's ``nn.BatchNorm1d``, with its state-dict keys."""
+
+    dims, shapes = (2, 3), ("(N, C)", "(N, C, L)")
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) images, per channel C over the batch and every
+    pixel (see ``_BatchNorm``): PyTorch's ``nn.BatchNorm2d``, with its state-dict keys."""
+
+    dims, shapes = (4,), ("(N, C, H, W)",)
+
+
+class LeakyReLU(Module):
+    """max(0, x) + negative_slope · min(0, x) elementwise: a small slope for negative inputs,
+    so no unit stops learning."""
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)):
+            raise TypeError(f"LeakyReLU: negative_slope must be a number, got {negative_slope!r}")
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class Tanh(Module):
+    """tanh(x) elementwise, in (-1, 1)."""
+
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)) elementwise, in (0, 1)."""
+
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class _AlongDim(Module):
+    """Shared by Softmax and LogSoftmax: ``dim`` must be given (PyTorch guesses it when it
+    is not, with a warning; a guess here could normalise the wrong axis without a word)."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        kind = type(self).__name__
+        if dim is None:
+            raise TypeError(f"{kind}: pass dim, the axis whose entries become a distribution, "
+                            f"e.g. {kind}(dim=1) for scores of shape (N, classes)")
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"{kind}: dim must be an int, got {dim!r}")
+        self.dim = int(dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Softmax(_AlongDim):
+    """exp(x) / Σ exp(x) along ``dim``: entries in (0, 1) that sum to 1."""
+
+    def forward(self, x):
+        return F.softmax(x, self.dim)
+
+
+class LogSoftmax(_AlongDim):
+    """x - log Σ exp(x) along ``dim`` (one fused node, finite for any finite x)."""
+
+    def forward(self, x):
+        return F.log_softmax(x, self.dim)
+
+
+class Identity(Module):
+    """Its input, unchanged (a placeholder, e.g. for a layer switched off); takes and ignores
+    any arguments, as PyTorch's does."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class AdaptiveAvgPool2d(Module):
+    """The mean over windows chosen so that the output is ``output_size`` (an int or (Ho, Wo);
+    None keeps that axis's size) whatever the input's size: (N, C, H, W) -> (N, C, Ho, Wo).
+    ``AdaptiveAvgPool2d(1)`` is global average pooling."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        sizes = (output_size,) * 2 if output_size is None or isinstance(
+            output_size, (int, np.integer)) else tuple(output_size)
+        if len(sizes) != 2 or not all(size is None or not isinstance(size, bool) and isinstance(
+                size, (int, np.integer)) and size >= 1 for size in sizes):
+            raise ValueError(f"AdaptiveAvgPool2d: output_size must be a positive int or a pair of "
+                             f"them (None keeps an axis), got {output_size!r}")
+        self.output_size = output_size
+
+    def forward(self, x):
+        shape = _shape_of(x)
+        if len(shape) not in (3, 4):
+            raise ValueError(f"{self._label()} expects input (N, C, H, W) or (C, H, W), got "
+                             f"shape {shape}")
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
 
 
 class Flatten(Module):

@@ -1,6 +1,7 @@
 """Module and Parameter: the bookkeeping every layer shares.
 
-A ``Module`` holds its ``Parameter``s and its child modules in the order they were
+A ``Module`` holds its ``Parameter``s, its buffers (arrays it keeps and saves but does not
+learn, such as BatchNorm's running statistics) and its child modules in the order they were
 assigned; ``parameters()``, ``state_dict()`` and the repr walk that tree with an explicit
 stack (no recursion). Calling a module runs ``forward`` inside ``autograd.scope`` so every
 node it makes remembers the layer (``node._scope.path`` like ``"features.0"``), which the
@@ -67,6 +68,8 @@ class Module:
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_name", "")
         object.__setattr__(self, "training", True)
@@ -80,21 +83,65 @@ class Module:
         # Replacing a parameter or layer keeps its place (dict assignment keeps order), so
         # model.relu = X on a Sequential does not change the order its layers run in.
         if isinstance(value, Parameter):
-            self._modules.pop(name, None)
+            self._forget(name, but="_parameters")
             self._parameters[name] = value
         elif isinstance(value, Module):
-            self._parameters.pop(name, None)
+            self._forget(name, but="_modules")
             self._modules[name] = value
             object.__setattr__(value, "_name", name)
+        elif name in self._buffers:  # a new value for a buffer, which stays a buffer
+            value = self._as_buffer(name, value)
+            self._buffers[name] = value
         else:
-            self._parameters.pop(name, None)
-            self._modules.pop(name, None)
+            self._forget(name)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
+        self._forget(name)
         object.__delattr__(self, name)
+
+    def _forget(self, name, but=None):
+        """Remove ``name`` from the registries (all but ``but``)."""
+        for registry in ("_parameters", "_buffers", "_modules"):
+            if registry != but:
+                getattr(self, registry).pop(name, None)
+        if but != "_buffers":
+            self._non_persistent.discard(name)
+
+    def register_buffer(self, name, value, persistent=True):
+        """Keep ``value`` (an array or Tensor, or None) as the buffer ``name``: an attribute that
+        ``state_dict()`` saves and ``load_state_dict()`` restores (unless ``persistent=False``)
+        but that is not a parameter: no gradient, and optimizers never see it. BatchNorm keeps
+        its running statistics so, as in PyTorch. Assigning to the name later replaces the
+        buffer's value."""
+        owner = type(self).__name__
+        if "_buffers" not in self.__dict__:
+            raise AttributeError(f"{owner}: call super().__init__() before register_buffer")
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"{owner}.register_buffer: the name must be an identifier, got "
+                             f"{name!r}")
+        if name in self._parameters or name in self._modules or (
+                hasattr(self, name) and name not in self._buffers):
+            raise KeyError(f"{owner}.register_buffer: {name!r} is already an attribute of the "
+                           "module; pick another name")
+        self._buffers[name] = None  # so that the assignment below takes the buffer branch
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+        setattr(self, name, value)
+
+    def _as_buffer(self, name, value):
+        """A buffer's value as a Tensor that takes no gradient (or None)."""
+        if value is None:
+            return None
+        if not isinstance(value, (Tensor, np.ndarray, np.generic)):
+            raise TypeError(f"{type(self).__name__}: the buffer {name!r} holds an array or a "
+                            f"Tensor (or None), got {type(value).__name__}")
+        if isinstance(value, Tensor) and (value.requires_grad or not value.is_leaf):
+            raise ValueError(f"{type(self).__name__}: the buffer {name!r} takes no gradient; "
+                             "assign value.detach()")
+        return value if isinstance(value, Tensor) else Tensor(value)
 
     def forward(self, *inputs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -170,19 +217,47 @@ class Module:
     def parameters(self):
         return (parameter for _, parameter in self.named_parameters())
 
+    def named_buffers(self):
+        """(dotted name, buffer) for every buffer that holds a value, each once."""
+        seen = set()
+        for prefix, module in self.named_modules():
+            for name, buffer in module._buffers.items():
+                if buffer is None or id(buffer) in seen:
+                    continue
+                seen.add(id(buffer))
+                yield (f"{prefix}.{name}" if prefix else name), buffer
+
+    def buffers(self):
+        return (buffer for _, buffer in self.named_buffers())
+
+    def _named_state(self):
+        """(dotted name, tensor) for what the state dict holds: each module's parameters, then
+        its persistent buffers, module after module (PyTorch's order); each tensor once."""
+        seen = set()
+        for prefix, module in self.named_modules():
+            entries = list(module._parameters.items()) + [
+                (name, buffer) for name, buffer in module._buffers.items()
+                if buffer is not None and name not in module._non_persistent]
+            for name, tensor in entries:
+                if id(tensor) in seen:
+                    continue
+                seen.add(id(tensor))
+                yield (f"{prefix}.{name}" if prefix else name), tensor
+
     def num_parameters(self):
         """How many numbers the module learns (each shared parameter counted once)."""
         return sum(p.data.size for p in self.parameters())
 
     # ------------------------------------------------------------ modes and gradients
     def train(self, mode=True):
-        """Training mode (dropout active) for this module and all below it; returns self."""
+        """Training mode for this module and all below it (dropout active, BatchNorm on the
+        batch's statistics); returns self."""
         for module in self.modules():
             object.__setattr__(module, "training", bool(mode))
         return self
 
     def eval(self):
-        """Evaluation mode (dropout off); returns self."""
+        """Evaluation mode (dropout off, BatchNorm on its running statistics); returns self."""
         return self.train(False)
 
     def zero_grad(self):
@@ -191,28 +266,34 @@ class Module:
             parameter.grad = None
 
     def to(self, dtype):
-        """Convert every parameter to a floating dtype (``np.float64`` for gradchecks); returns self."""
+        """Convert every parameter, and every floating-point buffer, to a floating dtype
+        (``np.float64`` for gradchecks); returns self. Integer buffers (BatchNorm's
+        ``num_batches_tracked``) stay integers, as in PyTorch."""
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}.to: parameters must be floating point, got {dtype}")
         for parameter in self.parameters():
             parameter.data = parameter.data.astype(dtype)
             parameter.grad = None
+        for buffer in self.buffers():
+            if buffer.data.dtype.kind == "f":
+                buffer.data = buffer.data.astype(dtype)
         return self
 
     # ------------------------------------------------------------ weights
     def state_dict(self):
-        """Dotted parameter names -> copies of their arrays (what ``autograd.save`` writes)."""
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        """Dotted names -> copies of the arrays of the parameters and the persistent buffers
+        (what ``autograd.save`` writes), with PyTorch's names and order."""
+        return OrderedDict((name, t.data.copy()) for name, t in self._named_state())
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copy arrays into the parameters, keeping each parameter's dtype.
+        """Copy arrays into the parameters and buffers, keeping each one's dtype.
 
         Entries whose shape differs from the parameter's are always an error; with
         ``strict=True`` (the default) so are missing and unexpected names. Nothing is
         changed unless every entry fits. Returns ``(missing_keys, unexpected_keys)``.
         """
-        own = OrderedDict(self.named_parameters())
+        own = OrderedDict(self._named_state())
         arrays = {}
         for name, value in state_dict.items():
             arrays[name] = np.asarray(value.data if isinstance(value, Tensor) else value)
@@ -240,9 +321,9 @@ class Module:
             if not misshaped and not not_numeric:
                 message += " Pass strict=False to load only the entries that match."
             raise ValueError(message)
-        for name, parameter in own.items():
+        for name, tensor in own.items():
             if name in arrays:
-                parameter.data[...] = arrays[name]
+                tensor.data[...] = arrays[name]
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ summary
