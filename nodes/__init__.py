@@ -5,12 +5,14 @@ This package depends on NumPy only; it knows nothing of tensors, tapes or layers
 
 from .base import Node
 from .conv import ConvolutionNode
-from .elementwise import (AdditionNode, ExpNode, LogNode, MaxNode, MultiplicationNode,
-                          NegationNode, PowerNode, SigmoidNode, TanhNode)
+from .elementwise import (AbsNode, AdditionNode, CosNode, ExpNode, LogNode, MaxNode, MinNode,
+                          MultiplicationNode, NegationNode, PowerNode, SigmoidNode, SinNode,
+                          TanhNode, WhereNode)
 from .linalg import MatMulNode
+from .loss import BinaryCrossEntropyNode
 from .pool import AvgPoolNode, MaxPoolNode
-from .reduce import MaxReduceNode, SumNode
-from .shape import GetItemNode, ReshapeNode, TransposeNode
+from .reduce import MaxReduceNode, MinReduceNode, SumNode
+from .shape import ConcatenateNode, ExpandNode, GetItemNode, ReshapeNode, TransposeNode
 from .softmax import LogSoftmaxNode
 
 __all__ = [
@@ -18,4 +20,6 @@ __all__ = [
     "ExpNode", "LogNode", "TanhNode", "SigmoidNode", "MatMulNode", "SumNode", "MaxReduceNode",
     "ReshapeNode", "TransposeNode", "GetItemNode", "ConvolutionNode", "MaxPoolNode", "AvgPoolNode",
     "LogSoftmaxNode",
+    "AbsNode", "SinNode", "CosNode", "MinNode", "WhereNode", "MinReduceNode", "ExpandNode",
+    "ConcatenateNode", "BinaryCrossEntropyNode",
 ]

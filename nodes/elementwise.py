@@ -79,6 +79,53 @@ class MaxNode(Node):
                 np.where(self.y_wins, dz, 0) if needs_y else None)
 
 
+class MinNode(Node):
+    """z = min(x, y) elementwise; a tie sends the whole gradient to x (the first input).
+
+    The same rule as ``MaxNode``, so ``min(x, hi)`` in a clamp passes the gradient at
+    x = hi, as PyTorch's clamp does. (PyTorch's ``minimum`` splits a tie's gradient in
+    half between x and y.) A NaN sends no gradient to either input.
+    """
+    name, symbol = "min", "min"
+    rules = ("dx = [x <= y] * dz", "dy = [x > y] * dz")
+    saved = ("x_wins", "y_wins")
+    __slots__ = saved
+
+    def forwardPass(self, x, y):
+        needs_x, needs_y = getattr(self, "needs_input_grad", (True, True))
+        if needs_x:
+            self.x_wins = np.less_equal(x, y)
+        if needs_y:
+            self.y_wins = np.greater(x, y)
+        return np.minimum(x, y)
+
+    def backwardPass(self, dz):
+        needs_x, needs_y = getattr(self, "needs_input_grad", (True, True))
+        return (np.where(self.x_wins, dz, 0) if needs_x else None,
+                np.where(self.y_wins, dz, 0) if needs_y else None)
+
+
+class WhereNode(Node):
+    """z = x where c, else y (c a boolean condition, broadcast with x and y)"""
+    name, symbol = "where", "where"
+    rules = ("dc = none: a condition takes no gradient", "dx = dz where c, else 0",
+             "dy = 0 where c, else dz")
+    saved = ("c",)
+    __slots__ = saved
+
+    def forwardPass(self, c, x, y):
+        c = np.asarray(c)
+        if c.dtype != np.bool_:
+            raise TypeError(f"where: the condition must be boolean (such as x > 0), got dtype "
+                            f"{c.dtype}; compare first, or convert with c != 0")
+        self.c = c
+        return np.where(c, x, y)
+
+    def backwardPass(self, dz):
+        # by selection: the side not chosen gets exactly 0, even where dz is inf or nan
+        return None, np.where(self.c, dz, 0), np.where(self.c, 0, dz)
+
+
 class NegationNode(Node):
     """z = -x"""
     name, symbol = "negate", "-"
@@ -142,6 +189,53 @@ class LogNode(Node):
 
     def backwardPass(self, dz):
         return (dz / self.x,)
+
+
+class AbsNode(Node):
+    """z = |x|; at x = 0 the gradient is 0, as in PyTorch"""
+    name, symbol = "abs", "|x|"
+    rules = ("dx = sign(x) * dz",)
+    saved = ("x",)
+    __slots__ = saved
+
+    def forwardPass(self, x):
+        self.x = x
+        return np.abs(x)
+
+    def backwardPass(self, dz):
+        x = self.x
+        # by selection: at x = 0 (and for a NaN x) exactly 0, even where dz is inf or nan
+        return (np.where(x > 0, dz, np.where(x < 0, -dz, 0)),)
+
+
+class SinNode(Node):
+    """z = sin(x)"""
+    name, symbol = "sin", "sin"
+    rules = ("dx = cos(x) * dz",)
+    saved = ("x",)
+    __slots__ = saved
+
+    def forwardPass(self, x):
+        self.x = x
+        return np.sin(x)
+
+    def backwardPass(self, dz):
+        return (np.cos(self.x) * dz,)
+
+
+class CosNode(Node):
+    """z = cos(x)"""
+    name, symbol = "cos", "cos"
+    rules = ("dx = -sin(x) * dz",)
+    saved = ("x",)
+    __slots__ = saved
+
+    def forwardPass(self, x):
+        self.x = x
+        return np.cos(x)
+
+    def backwardPass(self, dz):
+        return (-np.sin(self.x) * dz,)
 
 
 class TanhNode(Node):

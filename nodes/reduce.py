@@ -1,4 +1,4 @@
-"""Reductions over axes: sum and max."""
+"""Reductions over axes: sum, max and min."""
 
 import numpy as np
 
@@ -27,6 +27,28 @@ class SumNode(Node):
         return (np.broadcast_to(dz, self.input_shape),)
 
 
+def _to_first(x, axes, keepdims, dz, find):
+    """dz sent to the first extreme (``find`` is np.argmax or np.argmin) of x over axes;
+    every other element gets exactly 0."""
+    kept = [a for a in range(x.ndim) if a not in axes]
+    # Move the reduced axes last and flatten them, so one argmax finds each first extreme.
+    moved = np.transpose(x, kept + list(axes))
+    flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
+    first = find(flat, axis=-1)[..., None]
+    dz = np.asarray(dz)
+    if keepdims:
+        dz = np.squeeze(dz, axis=axes)
+    grad = np.zeros(flat.shape, dtype=np.result_type(dz, x))
+    np.put_along_axis(grad, first, dz[..., None], axis=-1)
+    grad = grad.reshape(moved.shape)
+    return np.transpose(grad, np.argsort(kept + list(axes)))
+
+
+def _not_empty(name, x, what):
+    if x.size == 0:
+        raise ValueError(f"{name}: cannot take the {what} of an empty array of shape {x.shape}")
+
+
 class MaxReduceNode(Node):
     """z = max of x over axis; on ties the first maximum (lowest index) takes the gradient."""
     name, symbol = "amax", "max"
@@ -39,22 +61,29 @@ class MaxReduceNode(Node):
     def forwardPass(self, x):
         x = np.asarray(x)
         self.axes = normalize_axes(self.name, self.axis, x.shape)
-        if x.size == 0:
-            raise ValueError(f"amax: cannot take the maximum of an empty array of shape {x.shape}")
+        _not_empty(self.name, x, "maximum")
         self.x = x
         return np.max(x, axis=self.axes, keepdims=self.keepdims)
 
     def backwardPass(self, dz):
-        x, axes = self.x, self.axes
-        kept = [a for a in range(x.ndim) if a not in axes]
-        # Move the reduced axes last and flatten them, so one argmax finds each first maximum.
-        moved = np.transpose(x, kept + list(axes))
-        flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
-        first = np.argmax(flat, axis=-1)[..., None]
-        dz = np.asarray(dz)
-        if self.keepdims:
-            dz = np.squeeze(dz, axis=axes)
-        grad = np.zeros(flat.shape, dtype=np.result_type(dz, x))
-        np.put_along_axis(grad, first, dz[..., None], axis=-1)
-        grad = grad.reshape(moved.shape)
-        return (np.transpose(grad, np.argsort(kept + list(axes))),)
+        return (_to_first(self.x, self.axes, self.keepdims, dz, np.argmax),)
+
+
+class MinReduceNode(Node):
+    """z = min of x over axis; on ties the first minimum (lowest index) takes the gradient."""
+    name, symbol = "amin", "min"
+    rules = ("dx = [x is the first minimum] * dz",)
+    saved = ("x",)
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forwardPass(self, x):
+        x = np.asarray(x)
+        self.axes = normalize_axes(self.name, self.axis, x.shape)
+        _not_empty(self.name, x, "minimum")
+        self.x = x
+        return np.min(x, axis=self.axes, keepdims=self.keepdims)
+
+    def backwardPass(self, dz):
+        return (_to_first(self.x, self.axes, self.keepdims, dz, np.argmin),)

@@ -1,8 +1,9 @@
-"""Primitives that move elements without changing them: reshape, transpose, indexing."""
+"""Primitives that move elements without changing them: reshape, transpose, indexing,
+broadcasting and joining."""
 
 import numpy as np
 
-from .base import Node
+from .base import Node, normalize_axis
 
 
 class ReshapeNode(Node):
@@ -39,6 +40,64 @@ class TransposeNode(Node):
 
     def backwardPass(self, dz):
         return (np.transpose(dz, np.argsort(self.perm)),)
+
+
+class ExpandNode(Node):
+    """z = x broadcast to a fixed shape (size-1 axes repeated, new axes in front)"""
+    name, symbol = "expand", "expand"
+    rules = ("dx = dz summed back to x's shape",)
+    saved = ()
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forwardPass(self, x):
+        return np.broadcast_to(x, self.shape)  # a read-only view: no copy
+
+    def backwardPass(self, dz):
+        return (dz,)  # the engine sums a broadcast gradient back to x's shape, as for x + y
+
+
+class ConcatenateNode(Node):
+    """z = x0, x1, ... joined along a fixed axis (every other axis the same size)"""
+    name, symbol = "cat", "cat"
+    rules = ()  # one per input, written when the node runs: it takes any number of inputs
+    saved = ()
+
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forwardPass(self, *xs):
+        arrays = [np.asarray(x) for x in xs]
+        if not arrays:
+            raise ValueError("cat: nothing to join; give a list of at least one tensor")
+        first = arrays[0]
+        if first.ndim == 0:
+            raise ValueError("cat: cannot join 0-d tensors along an axis; stack them "
+                             "(autograd.stack) or give each an axis first (t.reshape(1))")
+        axis = normalize_axis(self.name, self.axis, first.shape)
+        for i, array in enumerate(arrays):
+            others = array.shape[:axis] + array.shape[axis + 1:]
+            if array.ndim != first.ndim or others != first.shape[:axis] + first.shape[axis + 1:]:
+                raise ValueError(f"cat: tensor {i} has shape {array.shape} and tensor 0 has shape "
+                                 f"{first.shape}; joined along axis {axis}, they must have the "
+                                 "same number of axes and the same size on every other axis")
+        self.axis_index, self.sizes = axis, [array.shape[axis] for array in arrays]
+        self.rules = self._rules()
+        return np.concatenate(arrays, axis=axis)
+
+    def backwardPass(self, dz):
+        bounds = np.cumsum(self.sizes)[:-1]
+        return tuple(np.split(dz, bounds, axis=self.axis_index))
+
+    def _rules(self):
+        """'dx1 = dz[:, 2:5], the part of dz where x1 went', one per input."""
+        rules, start = [], 0
+        for i, size in enumerate(self.sizes):
+            index = ", ".join([":"] * self.axis_index + [f"{start}:{start + size}"])
+            rules.append(f"dx{i} = dz[{index}], the part of dz where x{i} went")
+            start += size
+        return tuple(rules)
 
 
 def _is_basic(index):

@@ -1,0 +1,41 @@
+"""Binary cross-entropy, fused into one node for numerical stability."""
+
+import numpy as np
+
+from .base import Node
+
+# PyTorch's limits, so a probability of exactly 0 or 1 (a float32 sigmoid saturates to 1.0
+# from x = 17) gives a finite loss and gradient: each log at least -100, and x (1 - x) at
+# least 1e-12 where the gradient divides by it.
+LOG_FLOOR = -100.0
+PRODUCT_FLOOR = 1e-12
+
+
+class BinaryCrossEntropyNode(Node):
+    """z = -(t log x + (1 - t) log(1 - x)) elementwise, each log at least -100
+
+    Fused (rather than composed from log, clamp and multiply) because at x = 0 or 1 the
+    composition's backward divides 0 by 0: log's rule dz / x meets the 0 that the clamp
+    sent. Here the gradient divides by max(x (1 - x), 1e-12), as PyTorch's does.
+    """
+    name, symbol = "binary_cross_entropy", "BCE"
+    rules = ("dx = (x - t) / max(x * (1 - x), 1e-12) * dz", "dt = (log(1 - x) - log(x)) * dz")
+    saved = ("x", "t")
+
+    def forwardPass(self, x, t):
+        self.x, self.t = x, t
+        with np.errstate(divide="ignore"):  # log(0) = -inf, then floored
+            log_x = np.maximum(np.log(x), LOG_FLOOR)
+            log_rest = np.maximum(np.log1p(-x), LOG_FLOOR)
+        return (t - 1) * log_rest - t * log_x
+
+    def backwardPass(self, dz):
+        x, t = self.x, self.t
+        needs_x, needs_t = getattr(self, "needs_input_grad", (True, True))
+        dx = dt = None
+        if needs_x:
+            dx = (x - t) / np.maximum(x * (1 - x), PRODUCT_FLOOR) * dz
+        if needs_t:
+            with np.errstate(divide="ignore"):
+                dt = (np.log1p(-x) - np.log(x)) * dz
+        return dx, dt
