@@ -8,6 +8,7 @@ from . import allocator
 allocator.tune()  # before the first big array: see autograd/allocator.py
 
 from .tensor import Tensor, maximum, tensor  # first: the tape imports Tensor
+from .tensor import cat, concatenate, minimum, stack, where
 from .gradcheck import GradcheckError, gradcheck
 from .tape import (AnomalyError, Step, apply, backprop, backward, detect_anomaly, enable_grad,
                    graph_nodes, is_grad_enabled, no_grad, scope)
@@ -20,7 +21,8 @@ from nodes.kernels import use as kernels  # with autograd.kernels("reference"): 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "tensor", "maximum", "apply", "backward", "backprop", "Step", "graph_nodes",
+    "Tensor", "tensor", "maximum", "minimum", "where", "cat", "concatenate", "stack",
+    "apply", "backward", "backprop", "Step", "graph_nodes",
     "scope", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError",
     "gradcheck", "GradcheckError", "nn", "optim", "data", "functional", "save", "load",
     "draw", "to_networkx", "Stepper", "kernels",

@@ -6,7 +6,7 @@ import weakref
 import numpy as np
 
 import nodes
-from nodes.base import normalize_axis, normalize_axes
+from nodes.base import AxisError, normalize_axis, normalize_axes
 
 DEFAULT_FLOAT = np.float32
 
@@ -224,6 +224,12 @@ class Tensor:
 
     def backward(self, grad=None, retain_graph=False):
         """Backpropagate from this tensor; see ``autograd.backprop``."""
+        if self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"backward() on a tensor of dtype {self.data.dtype}: an integer or boolean "
+                "result (argmax, argmin, a comparison) has no gradient, since a small change "
+                "of the input leaves it the same or makes it jump; call backward() on a float "
+                "result, such as the loss")
         backward(self, grad, retain_graph)
 
     def __repr__(self):
@@ -344,22 +350,95 @@ class Tensor:
         raise TypeError(f"{name}() on a tensor: NumPy computes outside tapegrad's graph, so no "
                         f"gradient would flow; {instead}; or {values} for the values alone")
 
-    # ------------------------------------------------------------ reductions and shapes
-    def sum(self, axis=None, keepdims=False):
+    # ------------------------------------------------------------ reductions
+    # Each takes NumPy's axis=/keepdims= or PyTorch's dim=/keepdim= (one of each pair).
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _axis_and_keep("sum", axis, keepdims, dim, keepdim)
         return apply(nodes.SumNode(axis, keepdims), self)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _axis_and_keep("mean", axis, keepdims, dim, keepdim)
         axes = normalize_axes("mean", axis, self.shape)
-        count = 1
-        for a in axes:
-            count *= self.shape[a]
+        count = _count(self.shape, axes)
         if count == 0:
             raise ValueError(f"mean: cannot average over an empty axis of shape {self.shape}")
         return self.sum(axes, keepdims) * (1.0 / count)
 
-    def max(self, axis=None, keepdims=False):
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The maximum over axis (values only, as NumPy's max and PyTorch's amax); on ties the
+        first maximum takes the whole gradient (PyTorch's x.max() splits it evenly)."""
+        axis, keepdims = _axis_and_keep("max", axis, keepdims, dim, keepdim)
         return apply(nodes.MaxReduceNode(axis, keepdims), self)
 
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The minimum over axis (values only, as NumPy's min and PyTorch's amin); on ties the
+        first minimum takes the whole gradient, as in ``max``."""
+        axis, keepdims = _axis_and_keep("min", axis, keepdims, dim, keepdim)
+        return apply(nodes.MinReduceNode(axis, keepdims), self)
+
+    def var(self, axis=None, unbiased=None, keepdims=False, *, correction=None, dim=None,
+            keepdim=None):
+        """Σ (x - mean)² / (n - correction) over axis: PyTorch's arguments and its default,
+        correction=1 (the unbiased estimate); ``unbiased=False`` is correction=0. A
+        composition of mean, subtraction, product and sum."""
+        return self._variance("var", axis, unbiased, keepdims, correction, dim, keepdim)
+
+    def std(self, axis=None, unbiased=None, keepdims=False, *, correction=None, dim=None,
+            keepdim=None):
+        """The square root of ``var`` (same arguments, correction=1 by default)."""
+        return self._variance("std", axis, unbiased, keepdims, correction, dim, keepdim) ** 0.5
+
+    def _variance(self, op, axis, unbiased, keepdims, correction, dim, keepdim):
+        axis, keepdims = _axis_and_keep(op, axis, keepdims, dim, keepdim)
+        axes = normalize_axes(op, axis, self.shape)
+        correction = _correction(op, correction, unbiased)
+        count = _count(self.shape, axes)
+        centered = self - self.mean(axes, keepdims=True)
+        freedom = count - correction
+        if freedom <= 0:
+            warnings.warn(f"{op}: {count} value{'s' if count != 1 else ''} with correction="
+                          f"{correction} leave no degrees of freedom, so the result is inf or "
+                          "nan, as in PyTorch; use correction=0 for the spread of these values "
+                          "alone", RuntimeWarning, stacklevel=3)
+        scale = 1.0 / freedom if freedom > 0 else np.inf
+        with np.errstate(invalid="ignore"):  # 0 * inf: nan, as 0 / 0 is in PyTorch
+            return (centered * centered).sum(axes, keepdims) * scale
+
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """log Σ exp(x) over axis, as m + log Σ exp(x - m) with m the maximum taken as a
+        constant: no exponent is above 0, so it cannot overflow, and the gradient is still
+        softmax(x) (m cancels out). A composition of subtraction, exp, sum, log, addition."""
+        axis, keepdims = _axis_and_keep("logsumexp", axis, keepdims, dim, keepdim)
+        axes = normalize_axes("logsumexp", axis, self.shape)
+        if _count(self.shape, axes) == 0:
+            shift = np.zeros(tuple(1 if a in axes else n for a, n in enumerate(self.shape)),
+                             self.dtype)
+        else:
+            shift = np.max(self.data, axis=axes, keepdims=True)
+            shift = np.where(np.isfinite(shift), shift, 0).astype(self.dtype)  # x = ±inf: as is
+        shift.setflags(write=False)  # made here: no record needed (see _private)
+        total = (self - shift).exp().sum(axes, keepdims).log()
+        return total + (shift if keepdims else _private_array(np.squeeze(shift, axis=axes)))
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The index of the first maximum along axis (of the flattened tensor when axis is
+        None), as an int64 tensor outside the graph: an index has no gradient."""
+        return self._index_of("argmax", np.argmax, axis, keepdims, dim, keepdim)
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The index of the first minimum, as ``argmax`` gives the first maximum."""
+        return self._index_of("argmin", np.argmin, axis, keepdims, dim, keepdim)
+
+    def _index_of(self, op, find, axis, keepdims, dim, keepdim):
+        axis, keepdims = _axis_and_keep(op, axis, keepdims, dim, keepdim)
+        if self.data.size == 0:
+            raise ValueError(f"{op}: an empty tensor (shape {self.shape}) has no {op[3:]}imum")
+        if axis is not None:
+            axis = normalize_axis(op, axis, self.shape)
+        index = find(self.data, axis=axis, keepdims=keepdims)
+        return Tensor._wrap(np.asarray(index, dtype=np.int64), False)
+
+    # ------------------------------------------------------------ shapes
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
@@ -370,10 +449,62 @@ class Tensor:
             axes = tuple(axes[0])
         return apply(nodes.TransposeNode(axes or None), self)
 
-    def flatten(self, start_axis=0):
-        """Every axis from ``start_axis`` on becomes one; a 0-d tensor becomes shape (1,)."""
-        start = normalize_axis("flatten", start_axis, self.shape or (1,))
-        return self.reshape(self.shape[:start] + (-1,))
+    def permute(self, *axes, dims=None):
+        """The axes in a new order, every axis named once: ``t.permute(2, 0, 1)`` puts axis 2
+        first (PyTorch's permute; NumPy's transpose with axes)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if dims is not None:
+            if axes:
+                raise TypeError("permute: give the axes or dims=, not both")
+            axes = tuple(dims)
+        normalize_axes("permute", axes, self.shape)  # each axis in range, none twice
+        if len(axes) != self.ndim:
+            raise ValueError(f"permute: {len(axes)} axes {tuple(axes)} for a tensor of shape "
+                             f"{self.shape}; name each of its {self.ndim} axes once, in the new "
+                             "order")
+        return apply(nodes.TransposeNode(tuple(int(a) % self.ndim for a in axes)), self)
+
+    def flatten(self, start_axis=0, end_axis=-1, *, start_dim=None, end_dim=None):
+        """Axes start_axis to end_axis (both included) become one; a 0-d tensor becomes shape
+        (1,). PyTorch's start_dim=/end_dim= are accepted too."""
+        start_axis = _either("flatten", "start_axis", start_axis, "start_dim", start_dim, 0)
+        end_axis = _either("flatten", "end_axis", end_axis, "end_dim", end_dim, -1)
+        shape = self.shape or (1,)
+        start = normalize_axis("flatten", start_axis, shape)
+        end = normalize_axis("flatten", end_axis, shape)
+        if start > end:
+            raise ValueError(f"flatten: start axis {start_axis} comes after end axis {end_axis} "
+                             f"for a tensor of shape {self.shape}; give start <= end")
+        size = 1
+        for n in shape[start:end + 1]:
+            size *= n
+        return self.reshape(shape[:start] + (size,) + shape[end + 1:])
+
+    def squeeze(self, axis=None, *, dim=None):
+        """Without its size-1 axes: every one (axis None), or those named; a named axis of
+        another size stays, as in PyTorch (NumPy would refuse it). A reshape."""
+        axis = _either("squeeze", "axis", axis, "dim", dim)
+        axes = normalize_axes("squeeze", axis, self.shape)
+        return self.reshape(tuple(n for a, n in enumerate(self.shape)
+                                  if not (a in axes and n == 1)))
+
+    def unsqueeze(self, axis=None, *, dim=None):
+        """With a new axis of size 1 at position ``axis`` (from -ndim-1 to ndim). A reshape."""
+        axis = _either("unsqueeze", "axis", axis, "dim", dim)
+        position = _new_axis("unsqueeze", axis, self.shape)
+        return self.reshape(self.shape[:position] + (1,) + self.shape[position:])
+
+    def expand(self, *shape):
+        """This tensor broadcast to ``shape`` without copying, as PyTorch's expand: size-1 axes
+        repeat, new axes go in front, -1 keeps an axis's size. The gradient is summed back."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return apply(nodes.ExpandNode(_broadcast_shape("expand", self.shape, shape)), self)
+
+    def broadcast_to(self, shape):
+        """This tensor broadcast to ``shape`` (NumPy's and PyTorch's broadcast_to): ``expand``."""
+        return apply(nodes.ExpandNode(_broadcast_shape("broadcast_to", self.shape, shape)), self)
 
     # ------------------------------------------------------------ elementwise functions
     def exp(self):
@@ -392,6 +523,34 @@ class Tensor:
         """max(0, x): a MaxNode with the constant 0 first, as in the course notes."""
         return apply(nodes.MaxNode(), 0.0, self)
 
+    def abs(self):
+        """|x|; the gradient at 0 is 0, as in PyTorch."""
+        return apply(nodes.AbsNode(), self)
+
+    __abs__ = abs
+
+    def sqrt(self):
+        """x ** 0.5: the power node, whose rule gives 0.5 x^-0.5 dz."""
+        return self ** 0.5
+
+    def sin(self):
+        return apply(nodes.SinNode(), self)
+
+    def cos(self):
+        return apply(nodes.CosNode(), self)
+
+    def clamp(self, min=None, max=None):
+        """x limited to [min, max], either bound None, a number or a tensor: min(max(x, min),
+        max). x keeps the gradient where min <= x <= max (bounds included, as in PyTorch);
+        a bound takes it where it wins. With min > max every element is max, as in PyTorch."""
+        if min is None and max is None:
+            raise ValueError("clamp: give min=, max= or both; with neither there is nothing "
+                             "to clamp")
+        out = self if min is None else maximum(self, min)
+        return out if max is None else minimum(out, max)
+
+    clip = clamp
+
 
 def _scalar_message(tensor, call):
     return (f"{call} needs a tensor of one element, but this one has {tensor.data.size} "
@@ -404,7 +563,7 @@ _OPERATOR_UFUNCS = {
     "add": ("__add__", "__radd__"), "subtract": ("__sub__", "__rsub__"),
     "multiply": ("__mul__", "__rmul__"), "divide": ("__truediv__", "__rtruediv__"),
     "power": ("__pow__", "__rpow__"), "matmul": ("__matmul__", "__rmatmul__"),
-    "negative": ("__neg__", None),
+    "negative": ("__neg__", None), "absolute": ("__abs__", None),
     "equal": ("__eq__", "__eq__"), "not_equal": ("__ne__", "__ne__"),
     "less": ("__lt__", "__gt__"), "less_equal": ("__le__", "__ge__"),
     "greater": ("__gt__", "__lt__"), "greater_equal": ("__ge__", "__le__"),
@@ -413,7 +572,8 @@ _OPERATOR_UFUNCS = {
 _UFUNC_OPS = {
     "exp": "t.exp()", "log": "t.log()", "tanh": "t.tanh()",
     "maximum": "ag.maximum(a, b) or t.relu()",
-    "sqrt": "t ** 0.5", "square": "t ** 2", "reciprocal": "1 / t",
+    "sqrt": "t ** 0.5 or t.sqrt()", "square": "t ** 2", "reciprocal": "1 / t",
+    "sin": "t.sin()", "cos": "t.cos()", "minimum": "ag.minimum(a, b)", "fabs": "t.abs()",
 }
 
 
@@ -446,8 +606,133 @@ def tensor(data, requires_grad=False, dtype=None, name=None):
 
 
 def maximum(a, b):
-    """Elementwise max(a, b) of tensors, arrays or Python numbers; ties go to ``a``."""
+    """Elementwise max(a, b) of tensors, arrays or Python numbers; a tie sends the whole
+    gradient to ``a`` (PyTorch's maximum splits it in half)."""
     return apply(nodes.MaxNode(), a, b)
+
+
+def minimum(a, b):
+    """Elementwise min(a, b); a tie sends the whole gradient to ``a``, as in ``maximum``."""
+    return apply(nodes.MinNode(), a, b)
+
+
+def where(condition, a, b):
+    """``a`` where the boolean ``condition`` holds, else ``b`` (the three broadcast together).
+    Each element's gradient goes to the side it came from; the condition takes none."""
+    return apply(nodes.WhereNode(), condition, a, b)
+
+
+def cat(tensors, axis=0, *, dim=None):
+    """The tensors joined along an existing axis; every other axis must match (PyTorch's
+    cat, NumPy's concatenate). One node, whose gradient hands each input its part."""
+    axis = _either("cat", "axis", axis, "dim", dim, 0)
+    return apply(nodes.ConcatenateNode(axis), *_tensors("cat", tensors))
+
+
+concatenate = cat
+
+
+def stack(tensors, axis=0, *, dim=None):
+    """The tensors, all of one shape, joined along a new axis at ``axis``: each gets the axis
+    (unsqueeze, a reshape), then ``cat`` joins them."""
+    axis = _either("stack", "axis", axis, "dim", dim, 0)
+    tensors = _tensors("stack", tensors)
+    first = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.shape != first:
+            raise ValueError(f"stack: tensor {i} has shape {t.shape} and tensor 0 has shape "
+                             f"{first}; stack joins tensors of one shape (cat joins along an "
+                             "existing axis)")
+    position = _new_axis("stack", axis, first)
+    return cat([t.unsqueeze(position) for t in tensors], position)
+
+
+# ---------------------------------------------------------------- argument helpers
+
+def _either(op, name, value, torch_name, torch_value, default=None):
+    """NumPy's ``name=`` or PyTorch's ``torch_name=`` for one argument (not both)."""
+    if torch_value is None:
+        return value
+    if value is not default and not (default is not None and value == default):
+        raise TypeError(f"{op}: give {name}= or {torch_name}=, not both (they are the same "
+                        "argument, by NumPy's and by PyTorch's name)")
+    return torch_value
+
+
+def _axis_and_keep(op, axis, keepdims, dim, keepdim):
+    return (_either(op, "axis", axis, "dim", dim),
+            bool(_either(op, "keepdims", keepdims, "keepdim", keepdim, False)))
+
+
+def _count(shape, axes):
+    count = 1
+    for a in axes:
+        count *= shape[a]
+    return count
+
+
+def _correction(op, correction, unbiased):
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}: give correction= or unbiased=, not both (unbiased=True is "
+                        "correction=1, unbiased=False is correction=0)")
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    return 1 if correction is None else correction
+
+
+def _private_array(array):
+    array.setflags(write=False)
+    return array
+
+
+def _new_axis(op, axis, shape):
+    """The position of a new axis in a tensor of ``shape``: from -ndim-1 to ndim."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: the new axis must be an int, got {axis!r}")
+    ndim = len(shape)
+    if not -ndim - 1 <= axis <= ndim:
+        raise AxisError(f"{op}: axis {axis} is out of range for a tensor of shape {shape}: a new "
+                        f"axis goes at a position from {-ndim - 1} to {ndim}")
+    return int(axis) % (ndim + 1)
+
+
+def _broadcast_shape(op, shape, target):
+    """``target`` with each -1 replaced by the size it keeps, or an error naming the axis that
+    cannot grow."""
+    try:
+        target = tuple(int(n) for n in target)
+    except TypeError:
+        raise TypeError(f"{op}: the shape must be ints, got {target!r}") from None
+    extra = len(target) - len(shape)
+    if extra < 0:
+        raise ValueError(f"{op}: cannot broadcast a tensor of shape {shape} to {target}, which "
+                         "has fewer axes; new axes go in front, none are removed")
+    result = list(target[:extra])
+    if any(n < 0 for n in result):
+        raise ValueError(f"{op}: -1 keeps the size of an existing axis, but {target} puts it on "
+                         f"a new leading axis (the tensor has shape {shape})")
+    for axis, (n, want) in enumerate(zip(shape, target[extra:])):
+        want = n if want == -1 else want
+        if n != want and n != 1:
+            raise ValueError(f"{op}: cannot broadcast a tensor of shape {shape} to {target}: its "
+                             f"axis {axis} has size {n}, which is neither 1 nor {want}; only "
+                             "size-1 axes grow")
+        result.append(want)
+    return tuple(result)
+
+
+def _tensors(op, values):
+    """A list of tensors for cat and stack; arrays and numbers become constants of the first
+    float tensor's dtype."""
+    if isinstance(values, (Tensor, np.ndarray)) or not isinstance(values, (list, tuple)):
+        raise TypeError(f"{op}: expects a list or tuple of tensors, got "
+                        f"{type(values).__name__}; write {op}([a, b])")
+    if not values:
+        raise ValueError(f"{op}: the list is empty; give at least one tensor")
+    like = next((v.dtype for v in values if isinstance(v, Tensor) and v.dtype.kind == "f"),
+                None)
+    return [v if isinstance(v, Tensor) else Tensor._wrap(as_array_like(v, like, op), False)
+            for v in values]
 
 
 # Setting .grad is the slot's own setter, in C: the tape sets it on every tensor it makes.
