@@ -22,7 +22,7 @@ import numpy as np
 
 from nodes.base import AxisError, Node
 
-from .tensor import REAL_KINDS, Tensor, as_array_like, dtype_error
+from .tensor import REAL_KINDS, Tensor, as_array_like, dtype_error, result_type
 
 _sequence = itertools.count()
 
@@ -279,14 +279,35 @@ def _changed_error(saved):
 # ---------------------------------------------------------------- forward: apply
 
 def _lift(inputs, node):
-    """The inputs as tensors; Python numbers take the dtype of the floating tensors."""
-    like = None
-    for value in inputs:
-        if isinstance(value, Tensor) and value.data.dtype.kind == "f":
-            like = value.data.dtype
-            break
-    return tuple(value if isinstance(value, Tensor) else _constant(value, like, node.name)
-                 for value in inputs)
+    """The inputs as tensors, and the dtype to cast their arrays to (None: as they are).
+
+    This is where inputs become arrays, so the dtype rule (``result_type``, PyTorch's) is
+    applied here and nowhere else: Python numbers become arrays of the result dtype, and
+    a node that ``promotes`` gets every input in it.
+    """
+    promotes = node.promotes
+    first = inputs[0] if inputs else None
+    if isinstance(first, Tensor):  # all tensors of one dtype, the usual case: nothing to do
+        common = first.data.dtype
+        for value in inputs:
+            if not isinstance(value, Tensor) or value.data.dtype is not common:
+                break
+        else:
+            if promotes != "float" or common.kind == "f":
+                return inputs, None
+    dtype = result_type(*inputs, floating=promotes == "float")
+    inputs = tuple(value if isinstance(value, Tensor) else _constant(value, dtype, node.name)
+                   for value in inputs)
+    return inputs, (dtype if promotes is not None else None)
+
+
+def _cast(array, dtype):
+    """``array`` in ``dtype``; a cast copy is read-only, as only this application holds it."""
+    if array.dtype == dtype:
+        return array
+    array = array.astype(dtype)
+    array.setflags(False)
+    return array
 
 
 def _constant(value, like, where):
@@ -378,7 +399,7 @@ def apply(node, *inputs):
     same fixed parameters, nothing saved), and the instance you hold keeps describing its
     first application.
     """
-    if getattr(node, "_seq", None) is not None:
+    if isinstance(node, Node) and getattr(node, "_seq", None) is not None:
         node = _fresh_copy(node)
     return _apply(node, *inputs)
 
@@ -411,6 +432,11 @@ def _apply(node, *inputs):
                  else _NEITHER)
         node.needs_input_grad = flags
         xd, yd, arrays = x.data, y.data, None
+        dtype = xd.dtype
+        if ((dtype is not yd.dtype or (dtype is not _FLOAT32 and dtype is not _FLOAT64))
+                and node.promotes is not None):  # the dtype rule, as in _lift
+            dtype = result_type(x, y, floating=node.promotes == "float")
+            xd, yd = _cast(xd, dtype), _cast(yd, dtype)
         try:
             out = node.forwardPass(xd, yd)
         except AxisError:
@@ -418,12 +444,14 @@ def _apply(node, *inputs):
         except ValueError as error:
             raise _shape_error(node, inputs, error) from error
     else:
-        inputs = _lift(inputs, node)
+        inputs, dtype = _lift(inputs, node)
         recording = _all_default or state.grad_enabled
         flags = tuple([t._requires_grad and recording for t in inputs])
         flags = node.needs_input_grad = _shared_flags.setdefault(flags, flags)
         xd = yd = None
         arrays = [t.data for t in inputs]
+        if dtype is not None:
+            arrays = [_cast(array, dtype) for array in arrays]
         try:
             out = node.forwardPass(*arrays)
         except AxisError:

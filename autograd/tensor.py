@@ -43,7 +43,7 @@ def as_array_like(value, like=None, where="Tensor"):
         if value.dtype.kind not in REAL_KINDS:
             raise dtype_error(value.dtype, where)
         return np.asarray(value)
-    if like is not None and type(value) in (int, float):
+    if like is not None and type(value) in (bool, int, float):
         return np.asarray(value, dtype=like)
     return _from_python(value, where)
 
@@ -58,6 +58,69 @@ def _from_python(value, where="Tensor"):
     if array.dtype.kind not in REAL_KINDS:
         raise dtype_error(array.dtype, f"{where} (from {type(value).__name__} data)")
     return array
+
+
+# ---------------------------------------------------------------- the one dtype rule
+
+_BOOL, _INT64, _DEFAULT = np.dtype(np.bool_), np.dtype(np.int64), np.dtype(DEFAULT_FLOAT)
+
+
+def _rank(dtype):
+    """bool < int < float: a kind higher up holds the values of those below."""
+    return 2 if dtype.kind == "f" else 0 if dtype.kind == "b" else 1
+
+
+def _promote(first, second):
+    """PyTorch's promote_types: the higher kind wins whatever the sizes (int64 and float16
+    give float16); within a kind, the wider (uint8 and int8 give int16)."""
+    if first is None or second is None:
+        return second if first is None else first
+    if _rank(first) != _rank(second):
+        return first if _rank(first) > _rank(second) else second
+    return np.promote_types(first, second)
+
+
+def _combine(higher, lower):
+    """A group of lower priority changes the result only when its kind is higher."""
+    if higher is None or lower is None:
+        return lower if higher is None else higher
+    return _promote(higher, lower) if _rank(lower) > _rank(higher) else higher
+
+
+def result_type(*values, floating=False):
+    """The dtype of an elementwise op on ``values``, by PyTorch's rule (torch.result_type).
+
+    Tensors and arrays with axes decide first; 0-d tensors and arrays, then Python numbers
+    (ints as int64, floats as float32), count only when their kind (bool < int < float) is
+    higher: ``float16 tensor * 2.5`` stays float16 and ``int8 tensor + 0-d int64`` int8,
+    but ``int tensor * 2.5`` is float32. With ``floating`` (exp, log, division) an int or
+    bool result becomes float32. The engine casts the inputs of elementwise nodes to it
+    (``Node.promotes``), so no node computes in a dtype of its own.
+    """
+    dims = zeros = numbers = None
+    for value in values:
+        if isinstance(value, Tensor):
+            value = value.data
+        if isinstance(value, (bool, int, float)):  # Python numbers (np.float64 is a float)
+            dtype = _BOOL if isinstance(value, bool) else (
+                _INT64 if isinstance(value, int) else _DEFAULT)
+            numbers = _promote(numbers, dtype)
+            continue
+        if not isinstance(value, (np.ndarray, np.generic)):
+            try:
+                value = _from_python(value)
+            except TypeError:
+                continue  # lifting the input will say what is wrong with it
+        if value.dtype.kind not in REAL_KINDS:
+            continue
+        if value.ndim:
+            dims = _promote(dims, value.dtype)
+        else:
+            zeros = _promote(zeros, value.dtype)
+    dtype = _combine(dims, _combine(zeros, numbers))
+    if dtype is None or (floating and dtype.kind != "f"):
+        return _DEFAULT
+    return dtype
 
 
 def _index(index):
@@ -98,8 +161,8 @@ class Tensor:
             array = np.array(data, dtype=dtype)
         else:
             array = _from_python(data)
-            if dtype is not None:
-                array = array.astype(dtype)
+            if dtype is not None:  # from the data as given: through float32, 1e-310 becomes 0
+                array = np.array(data if array.dtype.kind == "f" else array, dtype=dtype)
         if array.dtype.kind not in REAL_KINDS:  # the data's dtype, or the one asked for
             raise dtype_error(array.dtype, "Tensor")
         self.data = array
@@ -251,10 +314,10 @@ class Tensor:
         return apply(nodes.AdditionNode(), other, self)
 
     def __sub__(self, other):
-        return apply(nodes.AdditionNode(), self, -_lift_one(other, self, "sub"))
+        return apply(nodes.AdditionNode(), self, _negated(other, self, "sub"))
 
     def __rsub__(self, other):
-        return apply(nodes.AdditionNode(), other, -self)
+        return apply(nodes.AdditionNode(), other, _negated(self, other, "rsub"))
 
     def __mul__(self, other):
         return apply(nodes.MultiplicationNode(), self, other)
@@ -263,18 +326,20 @@ class Tensor:
         return apply(nodes.MultiplicationNode(), other, self)
 
     def __truediv__(self, other):
-        return self * _private(_lift_one(other, self, "div") ** -1)
+        return apply(nodes.elementwise.DivisionNode(), self, other)
 
     def __rtruediv__(self, other):
-        return apply(nodes.MultiplicationNode(), other, self ** -1)
+        return apply(nodes.elementwise.DivisionNode(), other, self)
 
     def __pow__(self, exponent):
-        if isinstance(exponent, Tensor) or np.ndim(exponent) > 0:
-            return (self.log() * exponent).exp()  # x ** y = exp(y log x), for x > 0
-        return apply(nodes.PowerNode(np.asarray(exponent).item()), self)
+        # A number exponent is PowerNode's fixed parameter when it cannot change the dtype
+        # (a Python number never widens a float tensor); otherwise the exponent is an input.
+        if isinstance(exponent, (int, float)) and self.data.dtype.kind == "f":
+            return apply(nodes.PowerNode(exponent), self)
+        return apply(nodes.elementwise.TensorPowerNode(), self, exponent)
 
     def __rpow__(self, base):
-        return (self * _private(_lift_one(base, self, "pow").log())).exp()
+        return apply(nodes.elementwise.TensorPowerNode(), base, self)
 
     def __matmul__(self, other):
         return apply(nodes.MatMulNode(), self, other)
@@ -577,14 +642,23 @@ _UFUNC_OPS = {
 }
 
 
-def _lift_one(value, like, op):
-    """``value`` as a tensor, Python numbers taking ``like``'s floating dtype."""
-    if isinstance(value, Tensor):
-        return value
-    dtype = like.data.dtype if like.data.dtype.kind == "f" else None
-    array = as_array_like(value, dtype, op)
-    if array is not value:
-        array.setflags(False)  # made here: no one else can change it (see _private)
+def _negated(value, other, op):
+    """-value for ``other - value``, computed in the subtraction's result dtype.
+
+    A constant is cast first: negating uint8 1 before the cast would wrap to 255. A tensor
+    that requires a gradient is a float, whose negation never wraps, and is negated in
+    the graph.
+    """
+    if isinstance(value, Tensor) and value._requires_grad:
+        return -value
+    dtype = result_type(value, other)
+    array = as_array_like(value.data if isinstance(value, Tensor) else value, dtype, op)
+    if array.dtype != dtype:
+        array = array.astype(dtype)
+    array = -array
+    if not array.ndim and not isinstance(value, (Tensor, np.ndarray, np.generic)):
+        return array.item()  # a Python number stays one, so it widens nothing (result_type)
+    array.setflags(False)  # made here: no one else can change it (see _private)
     return Tensor._wrap(array, False)
 
 

@@ -25,12 +25,19 @@ class Node:
       saved    the attributes that hold arrays kept for backward; they are released
                after ``backward()`` unless ``retain_graph=True``. ``None`` means: every
                array-valued instance attribute set by ``forwardPass``.
+      promotes how the engine sets the inputs' dtypes before ``forwardPass`` (PyTorch's
+               type promotion, ``autograd.result_type``): ``None`` leaves arrays as they
+               are; ``"common"`` casts every input to the inputs' result dtype (for
+               elementwise ops); ``"float"`` does too, and makes an int or bool result
+               dtype float32 (for ops whose values are not integers: exp, log, division).
+               Python numbers always become arrays of the result dtype.
     """
 
     name = "node"
     symbol = None
     rules = ()
     saved = None
+    promotes = None
 
     # Engine bookkeeping, written by ``autograd.apply`` only: the input tensors, the
     # tape's sequence number, the module scope that created the node, whether the

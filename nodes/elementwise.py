@@ -21,6 +21,7 @@ class AdditionNode(Node):
     name, symbol = "add", "+"
     rules = ("dx = dz", "dy = dz")
     saved = ()
+    promotes = "common"
     __slots__ = saved
 
     def forwardPass(self, x, y):
@@ -35,6 +36,7 @@ class MultiplicationNode(Node):
     name, symbol = "multiply", "*"
     rules = ("dx = y * dz", "dy = x * dz")
     saved = ("x", "y")
+    promotes = "common"
     __slots__ = saved
 
     def forwardPass(self, x, y):
@@ -43,6 +45,31 @@ class MultiplicationNode(Node):
 
     def backwardPass(self, dz):
         return self.y * dz, self.x * dz
+
+
+class DivisionNode(Node):
+    """z = x / y
+
+    A fused node, not x * y ** -1 (the style guide allows one for numerical stability):
+    y ** -1 overflows where x / y does not (1e-10 / 1e-310 is 1e300, 1 / 1e-310 is inf), and
+    so does -x / y ** 2 in float32 for y = 1e-20. Dividing step by step, as PyTorch does,
+    overflows only where the gradient itself does. Integers are divided as float32.
+    """
+    name, symbol = "divide", "/"
+    rules = ("dx = dz / y", "dy = -dz * (z / y)")
+    saved = ("y", "z")
+    promotes = "float"
+    __slots__ = saved
+
+    def forwardPass(self, x, y):
+        z = x / y
+        self.y, self.z = y, z
+        return z
+
+    def backwardPass(self, dz):
+        needs_x, needs_y = getattr(self, "needs_input_grad", (True, True))
+        return (dz / self.y if needs_x else None,
+                -dz * (self.z / self.y) if needs_y else None)
 
 
 class MaxNode(Node):
@@ -55,6 +82,7 @@ class MaxNode(Node):
     name, symbol = "max", "max"
     rules = ("dx = [x >= y] * dz", "dy = [x < y] * dz")
     saved = ("x_wins", "y_wins", "fast")
+    promotes = "common"
     __slots__ = saved
 
     def forwardPass(self, x, y):
@@ -158,7 +186,40 @@ class PowerNode(Node):
 
     def backwardPass(self, dz):
         p = self.exponent
+        if p == 0:  # x ** 0 is 1 everywhere, so its gradient is 0, at x = 0 too (not 0 * inf)
+            return (np.zeros_like(dz),)
         return (p * np.power(self.x, p - 1) * dz,)
+
+
+class TensorPowerNode(Node):
+    """z = x ** y, the exponent an input too (PyTorch's pow of two tensors)
+
+    Computed directly, so a negative base with an integer exponent has its real value
+    ((-2) ** 3 = -8, where exp(y log x) is NaN). At the edges the gradients are PyTorch's:
+    dx is 0 where y = 0 (x ** 0 is 1, at x = 0 too), dy is 0 where x = 0 and y >= 0, and
+    dy is NaN for x < 0, where log x is not real.
+    """
+    name, symbol = "pow", "**"
+    rules = ("dx = y * x ** (y - 1) * dz", "dy = z * log(x) * dz")
+    saved = ("x", "y", "z")
+    promotes = "common"
+    __slots__ = saved
+
+    def forwardPass(self, x, y):
+        z = np.power(x, y)
+        self.x, self.y, self.z = x, y, z
+        return z
+
+    def backwardPass(self, dz):
+        x, y, z = self.x, self.y, self.z
+        needs_x, needs_y = getattr(self, "needs_input_grad", (True, True))
+        dx = dy = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # the NaN and inf are the answer
+            if needs_x:
+                dx = np.where(y == 0, 0, y * np.power(x, y - 1) * dz)
+            if needs_y:
+                dy = np.where((x == 0) & (y >= 0), 0, z * np.log(x) * dz)
+        return dx, dy
 
 
 class ExpNode(Node):
@@ -166,6 +227,7 @@ class ExpNode(Node):
     name, symbol = "exp", "exp"
     rules = ("dx = z * dz",)
     saved = ("z",)
+    promotes = "float"
     __slots__ = saved
 
     def forwardPass(self, x):
@@ -181,6 +243,7 @@ class LogNode(Node):
     name, symbol = "log", "log"
     rules = ("dx = dz / x",)
     saved = ("x",)
+    promotes = "float"
     __slots__ = saved
 
     def forwardPass(self, x):
@@ -243,6 +306,7 @@ class TanhNode(Node):
     name, symbol = "tanh", "tanh"
     rules = ("dx = (1 - z ** 2) * dz",)
     saved = ("z",)
+    promotes = "float"
     __slots__ = saved
 
     def forwardPass(self, x):
@@ -258,6 +322,7 @@ class SigmoidNode(Node):
     name, symbol = "sigmoid", "σ"
     rules = ("dx = z * (1 - z) * dz",)
     saved = ("z",)
+    promotes = "float"
     __slots__ = saved
 
     def forwardPass(self, x):

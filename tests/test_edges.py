@@ -70,3 +70,108 @@ def test_a_node_reused_under_no_grad_does_not_change_the_recorded_graph():
         ag.apply(node, ag.tensor([10.0]), ag.tensor([20.0]))
     y.sum().backward()
     assert a.grad.tolist() == [3.0] and b.grad.tolist() == [2.0]
+
+
+def test_apply_of_a_class_still_names_the_mistake():
+    with pytest.raises(TypeError, match="got the class MultiplicationNode itself"):
+        ag.apply(nodes.MultiplicationNode, ag.tensor([1.0]), ag.tensor([2.0]))
+
+
+# ---------------------------------------------------------------- the lines, one each
+
+def test_unsigned_subtraction_does_not_wrap_before_promotion():
+    out = ag.tensor([10.0]) - np.array([1], np.uint8)
+    expected = torch.tensor([10.0]) - torch.from_numpy(np.array([1], np.uint8))
+    assert out.data.tolist() == expected.tolist() == [9.0] and out.dtype == np.float32
+    out = np.array([10.0], np.float32) - ag.tensor(np.array([1], np.uint8))
+    assert out.data.tolist() == [9.0]
+    # uint8 minus uint8 stays uint8 and wraps, in PyTorch too
+    same = ag.tensor(np.array([1], np.uint8)) - ag.tensor(np.array([3], np.uint8))
+    theirs = torch.tensor([1], dtype=torch.uint8) - torch.tensor([3], dtype=torch.uint8)
+    assert same.data.tolist() == theirs.tolist() and same.dtype == np.uint8
+
+
+@pytest.mark.parametrize("op", ["exp", "sigmoid", "tanh", "log"])
+def test_floating_ops_on_integers_compute_in_float32(op):
+    values = np.array([3, 12], np.uint8)
+    ours = getattr(ag.tensor(values), op)()
+    theirs = getattr(torch.from_numpy(values), op)()
+    assert ours.dtype == np.float32 and theirs.dtype == torch.float32
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+
+
+def test_a_negative_base_to_a_tensor_exponent_has_its_real_value_and_gradient():
+    assert_same(grads_of(lambda x, y: x ** y, [-3.0], 2.0),
+                torch_grads_of(lambda x, y: x ** y, [-3.0], 2.0))
+    ours = grads_of(lambda x, y: x ** y, [-3.0], 2.0)
+    assert ours[0].tolist() == [9.0] and ours[1][0].tolist() == [-6.0]
+
+
+def test_a_number_base_to_a_tensor_power():
+    x = ag.tensor([2.0, 3.0], requires_grad=True)
+    out = (-2.0) ** x
+    out.sum().backward()
+    t = torch.tensor([2.0, 3.0], requires_grad=True)
+    theirs = (-2.0) ** t
+    theirs.sum().backward()
+    assert out.data.tolist() == theirs.tolist() == [4.0, -8.0]
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())  # NaN: log(-2) is not real
+
+
+def test_x_to_the_zero_has_gradient_zero_at_zero():
+    for exponent in (0, 0.0):
+        x = ag.tensor([0.0, 2.0], requires_grad=True)
+        (x ** exponent).sum().backward()
+        assert x.grad.tolist() == [0.0, 0.0]
+    assert_same(grads_of(lambda x, y: x ** y, [0.0, 2.0], [0.0, 0.0]),
+                torch_grads_of(lambda x, y: x ** y, [0.0, 2.0], [0.0, 0.0]))
+    assert grads_of(lambda x, y: x ** y, [0.0], [0.0])[0].tolist() == [1.0]  # 0 ** 0 is 1
+
+
+def test_float32_powers_equal_numpy_float32_power():
+    out = 2.0 ** ag.tensor([100.0])
+    theirs = 2.0 ** torch.tensor([100.0])
+    assert out.dtype == np.float32
+    assert out.data.tolist() == theirs.tolist() == [np.power(np.float32(2), np.float32(100)).item()]
+
+
+def test_division_gradients_do_not_overflow_where_the_result_does_not():
+    tiny = np.float32(1e-20)
+    assert_same(grads_of(lambda x, y: x / y, [tiny], [tiny], dtype=np.float32),
+                torch_grads_of(lambda x, y: x / y, [tiny], [tiny], dtype=torch.float32), rtol=1e-6)
+    x = ag.tensor([tiny], requires_grad=True)
+    y = ag.tensor([tiny], requires_grad=True)
+    (x / y).sum().backward()
+    np.testing.assert_allclose(y.grad, [-1e20], rtol=1e-6)
+    quotient = ag.tensor([1e-10], dtype=np.float64) / ag.tensor([1e-310], dtype=np.float64)
+    assert quotient.data.tolist() == [1e-10 / 1e-310] == (
+        torch.tensor([1e-10], dtype=torch.float64) / torch.tensor([1e-310], dtype=torch.float64)
+    ).tolist()
+
+
+def test_division_is_one_node_that_says_why():
+    out = ag.tensor([1.0], requires_grad=True) / ag.tensor([2.0], requires_grad=True)
+    assert type(out.node).__name__ == "DivisionNode"
+    assert "stability" in type(out.node).__doc__
+
+
+def test_relu_then_square_root_sends_exactly_zero_to_the_unselected():
+    assert_same(grads_of(lambda x: x.relu() ** 0.5, [-1.0, 0.0, 4.0]),
+                torch_grads_of(lambda x: x.relu() ** 0.5, [-1.0, 0.0, 4.0]))
+    assert_same(grads_of(lambda x: ag.maximum(x, 0.0) ** 0.5, [-1.0, 4.0]),
+                torch_grads_of(lambda x: torch.maximum(x, torch.tensor(0.0, dtype=torch.float64))
+                               ** 0.5, [-1.0, 4.0]))
+
+
+def test_max_pool_sends_exactly_zero_to_the_unselected_when_inf_arrives():
+    x = ag.tensor(np.array([[[[-1.0, 0.0, 4.0, 9.0]]]]), requires_grad=True)
+    (F.max_pool2d(x, (1, 2)) ** -1.0 * 0.0).sum().backward()  # inf * 0 is NaN, arriving at 0
+    t = torch.tensor([[[[-1.0, 0.0, 4.0, 9.0]]]], dtype=torch.float64, requires_grad=True)
+    (torch.nn.functional.max_pool2d(t, (1, 2)) ** -1.0 * 0.0).sum().backward()
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())
+
+
+def test_the_mean_of_integers_is_float32():
+    out = ag.tensor([1, 2, 3]).mean()
+    assert out.dtype == np.float32 and out.item() == 2.0
+    assert out.item() == torch.tensor([1, 2, 3]).float().mean().item()
