@@ -1,14 +1,17 @@
-"""Optimizers: SGD (with momentum, Nesterov and weight decay) and Adam, with PyTorch's update rules.
+"""Optimizers: SGD (with momentum, Nesterov and weight decay), Adam and AdamW, with PyTorch's
+update rules; learning-rate schedules StepLR and CosineAnnealingLR.
 
 An optimizer holds the parameters it updates. ``step()`` changes each parameter's array
 in place from its ``.grad`` (parameters whose ``.grad`` is None are skipped, as in
 PyTorch); a graph built before the step and not yet backpropagated then refuses to be,
 as its gradient would come from the new values. ``zero_grad()`` sets every ``.grad`` back
 to None. Hyperparameters are plain attributes (``optimizer.lr = 0.01`` changes the
-learning rate for the next step).
+learning rate for the next step); a schedule changes ``optimizer.lr`` at each
+``scheduler.step()``, as PyTorch's do (one learning rate: tapegrad has no parameter groups).
 """
 
 import math
+import types
 
 import numpy as np
 
@@ -123,16 +126,19 @@ class Adam(Optimizer):
         p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
     """
 
+    decoupled = False  # AdamW: the decay shrinks p directly instead of joining the gradient
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        self.lr = _check_number("Adam", "lr", lr)
+        owner = type(self).__name__
+        self.lr = _check_number(owner, "lr", lr)
         try:
             beta1, beta2 = betas
         except (TypeError, ValueError):
-            raise TypeError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}") from None
-        self.betas = (_check_number("Adam", "betas[0]", beta1, high=1.0, high_open=True),
-                      _check_number("Adam", "betas[1]", beta2, high=1.0, high_open=True))
-        self.eps = _check_number("Adam", "eps", eps)
-        self.weight_decay = _check_number("Adam", "weight_decay", weight_decay)
+            raise TypeError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}") from None
+        self.betas = (_check_number(owner, "betas[0]", beta1, high=1.0, high_open=True),
+                      _check_number(owner, "betas[1]", beta2, high=1.0, high_open=True))
+        self.eps = _check_number(owner, "eps", eps)
+        self.weight_decay = _check_number(owner, "weight_decay", weight_decay)
         super().__init__(params)
 
     def defaults(self):
@@ -144,7 +150,11 @@ class Adam(Optimizer):
         for p in self.params:
             if p.grad is None:
                 continue
-            g = self._grad(p, self.weight_decay)
+            if self.decoupled:
+                g = self._grad(p, 0.0)
+                p.data *= 1 - self.lr * self.weight_decay
+            else:
+                g = self._grad(p, self.weight_decay)
             state = self.state.get(id(p))
             if state is None:
                 state = self.state[id(p)] = {"step": 0, "m": np.zeros_like(p.data),
@@ -158,3 +168,91 @@ class Adam(Optimizer):
             step_size = self.lr / (1 - beta1 ** t)
             denominator = np.sqrt(v) / math.sqrt(1 - beta2 ** t) + self.eps
             p.data -= step_size * m / denominator
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter, 2019), as PyTorch's
+    ``torch.optim.AdamW`` computes it: each step first shrinks the parameter,
+        p = p - lr * weight_decay * p,
+    then takes Adam's step on the gradient alone (no L2 term in g, so m and v see only the
+    loss). The default weight_decay is 0.01, as in PyTorch.
+    """
+
+    decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+# ---------------------------------------------------------------- learning-rate schedules
+
+class LRScheduler:
+    """Base class of the schedules: ``step()`` (once per epoch, after the optimizer's steps)
+    sets ``optimizer.lr`` to the next learning rate. Each rule is written, as in PyTorch, from
+    the current learning rate to the next, so the numbers are PyTorch's to the last bit."""
+
+    def __init__(self, optimizer):
+        owner = type(self).__name__
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{owner}: expected an optimizer (SGD, Adam, AdamW), got "
+                            f"{type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr  # the learning rate the schedule starts from
+        self.last_epoch = 0  # how many times step() was called
+
+    def step(self):
+        """Move to the next epoch: set ``optimizer.lr`` to its learning rate."""
+        self.last_epoch += 1
+        self.optimizer.lr = self._next_lr(self.optimizer.lr)
+
+    def get_last_lr(self):
+        """[the learning rate now], a list as in PyTorch (one per parameter group)."""
+        return [self.optimizer.lr]
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(epoch {self.last_epoch}, lr={self.optimizer.lr:g}, "
+                f"base_lr={self.base_lr:g})")
+
+
+def _check_count(owner, name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive integer (a number of epochs), "
+                         f"got {value!r}")
+    return int(value)
+
+
+class StepLR(LRScheduler):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs:
+    lr = base_lr * gamma ** (epoch // step_size)."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1):
+        self.step_size = _check_count("StepLR", "step_size", step_size)
+        self.gamma = _check_number("StepLR", "gamma", gamma)
+        super().__init__(optimizer)
+
+    def _next_lr(self, lr):
+        return lr * self.gamma if self.last_epoch % self.step_size == 0 else lr
+
+
+class CosineAnnealingLR(LRScheduler):
+    """The learning rate follows half a cosine from base_lr down to ``eta_min`` over ``T_max``
+    epochs (and back up over the next T_max, as in PyTorch):
+        lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2
+    """
+
+    def __init__(self, optimizer, T_max, eta_min=0.0):
+        self.T_max = _check_count("CosineAnnealingLR", "T_max", T_max)
+        self.eta_min = _check_number("CosineAnnealingLR", "eta_min", eta_min)
+        super().__init__(optimizer)
+
+    def _next_lr(self, lr):
+        epoch, period, low = self.last_epoch, self.T_max, self.eta_min
+        if (epoch - 1 - period) % (2 * period) == 0:  # leaving the bottom: the ratio below is 0/0
+            return lr + (self.base_lr - low) * (1 - math.cos(math.pi / period)) / 2
+        return ((1 + math.cos(math.pi * epoch / period))
+                / (1 + math.cos(math.pi * (epoch - 1) / period)) * (lr - low) + low)
+
+
+# PyTorch's spelling: optim.lr_scheduler.StepLR
+lr_scheduler = types.SimpleNamespace(LRScheduler=LRScheduler, StepLR=StepLR,
+                                     CosineAnnealingLR=CosineAnnealingLR)

@@ -1,10 +1,12 @@
-"""SGD and Adam: PyTorch's update rules step for step, skipping, zeroing and argument checks."""
+"""SGD, Adam and AdamW: PyTorch's update rules step for step, skipping, zeroing and argument
+checks; the learning-rate schedules against PyTorch's, epoch by epoch."""
 
 import numpy as np
 import pytest
 
 import autograd as ag
-from autograd.optim import SGD, Adam
+from autograd import optim
+from autograd.optim import SGD, Adam, AdamW, CosineAnnealingLR, StepLR
 
 
 def quadratic_loss(params, targets):
@@ -29,19 +31,24 @@ def run_ours(make_optimizer, starts, targets, steps):
     return history
 
 
+def torch_quadratic_loss(torch, params, targets):
+    """quadratic_loss in PyTorch."""
+    total = None
+    for p, t in zip(params, targets):
+        scale = torch.tensor(np.linspace(0.5, 1.5, t.size).reshape(t.shape))
+        t = torch.tensor(t)
+        term = ((p - t) * (p - t) * scale).sum() + torch.tanh(p * 3.0).sum()
+        total = term if total is None else total + term
+    return total
+
+
 def run_torch(torch, make_optimizer, starts, targets, steps):
     params = [torch.tensor(s.copy(), requires_grad=True) for s in starts]
     optimizer = make_optimizer(params)
     history = []
     for _ in range(steps):
         optimizer.zero_grad()
-        total = None
-        for p, t in zip(params, targets):
-            scale = torch.tensor(np.linspace(0.5, 1.5, t.size).reshape(t.shape))
-            t = torch.tensor(t)
-            term = ((p - t) * (p - t) * scale).sum() + torch.tanh(p * 3.0).sum()
-            total = term if total is None else total + term
-        total.backward()
+        torch_quadratic_loss(torch, params, targets).backward()
         optimizer.step()
         history.append([p.detach().numpy().copy() for p in params])
     return history
@@ -94,6 +101,110 @@ def test_adam_matches_pytorch_for_several_steps(settings):
     for step, (a, b) in enumerate(zip(ours, theirs)):
         for p, q in zip(a, b):
             np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-12, err_msg=f"step {step + 1}")
+
+
+ADAMW_SETTINGS = [
+    dict(),                                    # weight_decay 0.01 by default
+    dict(lr=0.05, weight_decay=0.1),
+    dict(lr=0.02, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.5),
+    dict(lr=0.1, weight_decay=0.0),            # plain Adam then
+]
+
+
+@pytest.mark.parametrize("settings", ADAMW_SETTINGS, ids=str)
+def test_adamw_matches_pytorch_for_several_steps(settings):
+    torch = pytest.importorskip("torch")
+    starts, targets = problem(2)
+    ours = run_ours(lambda ps: AdamW(ps, **settings), starts, targets, steps=6)
+    theirs = run_torch(torch, lambda ps: torch.optim.AdamW(ps, **settings), starts, targets, steps=6)
+    for step, (a, b) in enumerate(zip(ours, theirs)):
+        for p, q in zip(a, b):
+            np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-12, err_msg=f"step {step + 1}")
+
+
+def test_adamw_decay_is_decoupled_from_the_gradient():
+    """A zero gradient: AdamW only shrinks p by lr * weight_decay; Adam's L2 decay instead
+    becomes the gradient and moves p by about lr (its normalised step)."""
+    for make, expected in ((AdamW, 2.0 * (1 - 0.1 * 0.5)), (Adam, 2.0 - 0.1)):
+        w = ag.tensor(np.array([2.0]), requires_grad=True)
+        optimizer = make([w], lr=0.1, weight_decay=0.5)
+        (w * 0.0).sum().backward()
+        optimizer.step()
+        assert w.data[0] == pytest.approx(expected, abs=1e-7), make.__name__
+    assert AdamW([w]).weight_decay == 0.01
+    with pytest.raises(ValueError, match="AdamW: weight_decay must be >= 0"):
+        AdamW([w], weight_decay=-1)
+
+
+SCHEDULES = [
+    (lambda o: StepLR(o, step_size=3), lambda t, o: t.optim.lr_scheduler.StepLR(o, step_size=3)),
+    (lambda o: StepLR(o, 2, gamma=0.5), lambda t, o: t.optim.lr_scheduler.StepLR(o, 2, gamma=0.5)),
+    (lambda o: CosineAnnealingLR(o, T_max=5),
+     lambda t, o: t.optim.lr_scheduler.CosineAnnealingLR(o, T_max=5)),
+    (lambda o: CosineAnnealingLR(o, 4, eta_min=0.01),   # past T_max: back up, then down again
+     lambda t, o: t.optim.lr_scheduler.CosineAnnealingLR(o, 4, eta_min=0.01)),
+    (lambda o: CosineAnnealingLR(o, 1), lambda t, o: t.optim.lr_scheduler.CosineAnnealingLR(o, 1)),
+]
+
+
+@pytest.mark.parametrize("ours, theirs", SCHEDULES)
+@pytest.mark.parametrize("optimizer", ["SGD", "AdamW"])
+def test_schedules_match_pytorch_epoch_by_epoch(ours, theirs, optimizer):
+    """13 epochs of two optimizer steps each, then scheduler.step(): the learning rate is
+    PyTorch's exactly, and so are the parameters."""
+    torch = pytest.importorskip("torch")
+    starts, targets = problem(3)
+    settings = dict(lr=0.1, momentum=0.9) if optimizer == "SGD" else dict(lr=0.05)
+    mine = [ag.tensor(s.copy(), requires_grad=True) for s in starts]
+    reference = [torch.tensor(s.copy(), requires_grad=True) for s in starts]
+    our_optimizer = getattr(optim, optimizer)(mine, **settings)
+    their_optimizer = getattr(torch.optim, optimizer)(reference, **settings)
+    our_schedule, their_schedule = ours(our_optimizer), theirs(torch, their_optimizer)
+    rates = set()
+    for epoch in range(13):
+        for _ in range(2):
+            our_optimizer.zero_grad()
+            quadratic_loss(mine, targets).backward()
+            our_optimizer.step()
+            their_optimizer.zero_grad()
+            torch_quadratic_loss(torch, reference, targets).backward()
+            their_optimizer.step()
+        our_schedule.step()
+        their_schedule.step()
+        assert our_schedule.get_last_lr() == their_schedule.get_last_lr()  # bit for bit
+        assert our_optimizer.lr == their_optimizer.param_groups[0]["lr"]
+        rates.add(our_optimizer.lr)
+        for p, q in zip(mine, reference):
+            np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12, atol=1e-12,
+                                       err_msg=f"epoch {epoch + 1}")
+    assert len(rates) > 1  # the rate did change
+
+
+def test_schedules_by_hand():
+    w = ag.tensor(np.ones(2), requires_grad=True)
+    optimizer = SGD([w], lr=1.0)
+    schedule = StepLR(optimizer, step_size=2, gamma=0.1)
+    lrs = []
+    for _ in range(5):
+        schedule.step()
+        lrs.append(optimizer.lr)
+    assert lrs == pytest.approx([1.0, 0.1, 0.1, 0.01, 0.01])
+    optimizer = SGD([w], lr=1.0)
+    schedule = CosineAnnealingLR(optimizer, T_max=4)
+    lrs = []
+    for _ in range(8):
+        schedule.step()
+        lrs.append(optimizer.lr)
+    closed = [(1 + np.cos(np.pi * t / 4)) / 2 for t in range(1, 9)]  # the half cosine and back
+    np.testing.assert_allclose(lrs, closed, atol=1e-15)
+    assert schedule.last_epoch == 8 and schedule.get_last_lr() == [optimizer.lr]
+    assert optim.lr_scheduler.StepLR is StepLR  # PyTorch's spelling works too
+    with pytest.raises(ValueError, match="StepLR: step_size must be a positive integer"):
+        StepLR(optimizer, 0)
+    with pytest.raises(ValueError, match="CosineAnnealingLR: T_max must be a positive integer"):
+        CosineAnnealingLR(optimizer, 2.5)
+    with pytest.raises(TypeError, match="StepLR: expected an optimizer"):
+        StepLR([w], 2)
 
 
 def test_sgd_by_hand_momentum_and_nesterov():
