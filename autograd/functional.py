@@ -13,7 +13,7 @@ import nodes
 from nodes.base import normalize_axis
 
 from .tape import apply
-from .tensor import Tensor, maximum
+from .tensor import Tensor, _either, cat, maximum, stack, where
 
 
 def _as_tensor(value):
@@ -104,13 +104,34 @@ def relu(x):
     return maximum(0.0, x)
 
 
-def log_softmax(x, axis=-1):
+def leaky_relu(x, negative_slope=0.01):
+    """x where x > 0, else negative_slope * x: a where node choosing between x and the
+    product, so x = 0 gets the slope as its gradient, as in PyTorch."""
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+        raise TypeError(f"leaky_relu: negative_slope must be a number, got {negative_slope!r}")
+    x = _as_tensor(x)
+    return where(x > 0, x, x * negative_slope)
+
+
+def tanh(x):
+    """tanh(x): one node, whose rule reuses its output, dx = (1 - z²) dz."""
+    return _as_tensor(x).tanh()
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)): one node, finite for any x, whose rule reuses its output."""
+    return _as_tensor(x).sigmoid()
+
+
+def log_softmax(x, axis=-1, *, dim=None):
     """x - log Σ exp(x) along axis (one fused node, finite for any finite x)."""
+    axis = _either("log_softmax", "axis", axis, "dim", dim, -1)
     return apply(nodes.LogSoftmaxNode(axis), x)
 
 
-def softmax(x, axis=-1):
+def softmax(x, axis=-1, *, dim=None):
     """exp(x) / Σ exp(x) along axis, computed as exp(log_softmax(x))."""
+    axis = _either("softmax", "axis", axis, "dim", dim, -1)
     x = _as_tensor(x)
     if x.ndim:  # a 0-d input is log_softmax's error
         normalize_axis("softmax", axis, x.shape)  # here, so a bad axis names softmax
@@ -119,35 +140,200 @@ def softmax(x, axis=-1):
 
 # ---------------------------------------------------------------- losses
 
-def cross_entropy(logits, targets):
-    """Mean over the batch of -log softmax(logits)[n, targets[n]].
+_REDUCTIONS = ("mean", "sum", "none")
 
-    ``logits`` is (N, C) scores; ``targets`` holds N integer class indices in [0, C).
-    """
-    logits = _as_tensor(logits)
-    if logits.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must have shape (N, C), one row of class "
-                         f"scores per example, got shape {logits.shape}")
-    count, classes = logits.shape
+
+def _reduction(fname, reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{fname}: reduction must be 'mean', 'sum' or 'none', got "
+                         f"{reduction!r}")
+    return reduction
+
+
+def _constant(array):
+    """An array made here, read-only: no one else can change it, so no graph records it."""
+    array = np.asarray(array)
+    array.setflags(write=False)
+    return array
+
+
+def _class_scores(fname, scores, what):
+    """Scores (N, C) or (N, C, d1, ...) as rows (M, C), one per example and position."""
+    scores = _as_tensor(scores)
+    if scores.ndim < 2:
+        raise ValueError(f"{fname}: {what} must have shape (N, C) or (N, C, d1, ...), one row "
+                         f"of class scores per example, got shape {scores.shape}")
+    if scores.ndim == 2:
+        return scores
+    classes = scores.shape[1]
+    return scores.permute(0, *range(2, scores.ndim), 1).reshape(-1, classes)
+
+
+def _class_labels(fname, targets, scores_shape, what, ignore_index):
+    """The targets as a flat int array checked against scores of ``scores_shape``."""
     labels = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    classes = scores_shape[1]
     if labels.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: targets must be integer class indices in [0, {classes}), "
+        raise TypeError(f"{fname}: targets must be integer class indices in [0, {classes}), "
                         f"got dtype {labels.dtype}; convert with targets.astype(np.int64) (class "
                         "probabilities or one-hot targets are not supported)")
-    if labels.shape != (count,):
-        raise ValueError(f"cross_entropy: targets must have shape ({count},), one class index per "
-                         f"row of the logits of shape {logits.shape}, got shape {labels.shape}")
-    outside = (labels < 0) | (labels >= classes)
+    expected = scores_shape[:1] + scores_shape[2:]
+    if labels.shape != expected:
+        per = "row" if len(scores_shape) == 2 else "row and position"
+        raise ValueError(f"{fname}: targets must have shape {expected}, one class index per "
+                         f"{per} of the {what} of shape {scores_shape}, got shape {labels.shape}")
+    outside = ((labels < 0) | (labels >= classes)) & (labels != ignore_index)
     if outside.any():
-        where = int(np.argmax(outside))
-        raise ValueError(f"cross_entropy: target {labels[where]} at position {where} is not a "
-                         f"class index: the logits of shape {logits.shape} have {classes} classes, "
-                         f"so targets must lie in [0, {classes - 1}]")
-    if count == 0:
-        raise ValueError("cross_entropy: the batch is empty (logits of shape "
-                         f"{logits.shape}); the mean over no examples is undefined")
-    picked = log_softmax(logits, axis=1)[np.arange(count), labels.astype(np.intp)]
-    return picked.sum() * (-1.0 / count)
+        where_ = np.unravel_index(int(np.argmax(outside)), labels.shape)
+        where_ = where_[0] if len(where_) == 1 else tuple(int(i) for i in where_)
+        raise ValueError(f"{fname}: target {labels[where_]} at position {where_} is not a "
+                         f"class index: the {what} of shape {scores_shape} have {classes} "
+                         f"classes, so targets must lie in [0, {classes - 1}] (or be "
+                         f"ignore_index, {ignore_index})")
+    return labels.reshape(-1).astype(np.intp)
+
+
+def _class_weight(fname, weight, classes):
+    if weight is None:
+        return None
+    weight = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+    if weight.shape != (classes,):
+        raise ValueError(f"{fname}: weight must have shape ({classes},), one value per class, "
+                         f"got shape {weight.shape}")
+    return weight
+
+
+def _nll(fname, log_probs, targets, weight, ignore_index, reduction, what):
+    """The negative log-likelihood of the target classes, and the rows and the per-row
+    divisor that a 'mean' uses (for label smoothing)."""
+    reduction = _reduction(fname, reduction)
+    log_probs = _as_tensor(log_probs)
+    rows = _class_scores(fname, log_probs, what)
+    labels = _class_labels(fname, targets, log_probs.shape, what, ignore_index)
+    weight = _class_weight(fname, weight, log_probs.shape[1])
+    if reduction == "mean" and labels.size == 0:
+        raise ValueError(f"{fname}: the batch is empty ({what} of shape {log_probs.shape}); "
+                         "the mean over no examples is undefined")
+    kept = labels != ignore_index
+    safe = np.where(kept, labels, 0)  # an ignored row picks class 0, then counts for nothing
+    picked = rows[np.arange(labels.size), safe]
+    per_row = None if weight is None else _constant(np.where(kept, weight[safe], 0))
+    if per_row is not None:
+        picked = picked * per_row
+    if not kept.all():
+        picked = where(_constant(kept), picked, 0.0)  # by selection: 0, even for inf there
+    total = kept.sum() if per_row is None else per_row.sum()
+    context = (rows, kept, weight, total)
+    if reduction == "mean":
+        return _mean_of_sum(picked, -1.0, total), context
+    if reduction == "sum":
+        return -picked.sum(), context
+    return _per_example(-picked, log_probs.shape), context
+
+
+def _mean_of_sum(losses, sign, total):
+    """sign · Σ losses / total; with nothing counted (total 0), nan, as in PyTorch."""
+    with np.errstate(invalid="ignore"):  # 0 * inf
+        return losses.sum() * (sign / total if total else sign * np.inf)
+
+
+def _per_example(losses, shape):
+    """Losses of the rows (M,) in the targets' shape (N, d1, ...)."""
+    return losses if len(shape) == 2 else losses.reshape(shape[:1] + shape[2:])
+
+
+def nll_loss(log_probs, targets, weight=None, ignore_index=-100, reduction="mean"):
+    """-log_probs[n, targets[n]], as PyTorch's nll_loss: 'mean' over the examples (divided by
+    the sum of their classes' ``weight`` when given), 'sum', or 'none' (one loss each).
+    Targets equal to ``ignore_index`` count for nothing. ``log_probs`` is (N, C), or
+    (N, C, d1, ...) with targets (N, d1, ...). A composition: indexing, products, a sum."""
+    return _nll("nll_loss", log_probs, targets, weight, ignore_index, reduction,
+                "log-probabilities")[0]
+
+
+def cross_entropy(logits, targets, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """nll_loss(log_softmax(logits, axis=1), targets), with PyTorch's arguments.
+
+    ``logits`` is (N, C) scores (or (N, C, d1, ...)); ``targets`` holds integer class indices
+    in [0, C). ``label_smoothing`` ε mixes in the loss against a uniform target:
+    (1 - ε) · loss + ε/C · Σ_c -log p_c (weighted and reduced as the loss is).
+    """
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real) \
+            or not 0 <= label_smoothing <= 1:
+        raise ValueError(f"cross_entropy: label_smoothing must be a number in [0, 1], got "
+                         f"{label_smoothing!r}")
+    logits = _as_tensor(logits)
+    if logits.ndim < 2:  # here, so the error names the logits rather than log-probabilities
+        _class_scores("cross_entropy", logits, "logits")
+    log_probs = log_softmax(logits, axis=1)
+    loss, (rows, kept, weight, total) = _nll("cross_entropy", log_probs, targets, weight,
+                                             ignore_index, reduction, "logits")
+    if not label_smoothing:
+        return loss
+    # -Σ_c w_c log p_c per row; ignored rows count for nothing, as in the loss
+    smooth = (rows if weight is None else rows * _constant(weight)).sum(axis=1)
+    if not kept.all():
+        smooth = where(_constant(kept), smooth, 0.0)
+    if reduction == "mean":
+        smooth = _mean_of_sum(smooth, -1.0, total)
+    elif reduction == "sum":
+        smooth = -smooth.sum()
+    else:
+        smooth = _per_example(-smooth, logits.shape)
+    classes = logits.shape[1]
+    return loss * (1.0 - label_smoothing) + smooth * (label_smoothing / classes)
+
+
+def _same_shape(fname, input, target, what="input"):
+    if input.shape != target.shape:
+        raise ValueError(f"{fname}: the {what} of shape {input.shape} and the target of shape "
+                         f"{target.shape} differ; they must match element for element")
+
+
+def _reduce(losses, reduction):
+    if reduction == "mean":
+        return losses.mean()
+    return losses.sum() if reduction == "sum" else losses
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-(t log p + (1 - t) log(1 - p)) for probabilities p in [0, 1] and targets t, as
+    PyTorch's: each log at least -100, so p = 0 or 1 stays finite. ``weight`` multiplies each
+    element's loss (broadcast). One fused node (nodes/loss.py), then the reduction."""
+    reduction = _reduction("binary_cross_entropy", reduction)
+    input, target = _as_tensor(input), _as_tensor(target)
+    _same_shape("binary_cross_entropy", input, target)
+    values = input.data
+    if values.size and not ((values >= 0) & (values <= 1)).all():
+        raise ValueError(f"binary_cross_entropy: the input must be probabilities in [0, 1], "
+                         f"got values from {np.min(values)} to {np.max(values)}; apply sigmoid "
+                         "first, or give the scores to binary_cross_entropy_with_logits")
+    losses = apply(nodes.BinaryCrossEntropyNode(), input, target)
+    if weight is not None:
+        losses = losses * weight
+    return _reduce(losses, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """binary_cross_entropy(sigmoid(x), t) computed from the scores x, finite for any x:
+    (1 - t) x - log σ(x), where log σ(x) is the log-softmax of the two scores (x, 0), the
+    fused node that never overflows (so |x| = 1000 gives neither inf nor NaN).
+    ``pos_weight`` p weighs the positive term, as in PyTorch: (1 - t) x - (1 + (p - 1) t) log σ(x).
+    """
+    reduction = _reduction("binary_cross_entropy_with_logits", reduction)
+    input, target = _as_tensor(input), _as_tensor(target)
+    _same_shape("binary_cross_entropy_with_logits", input, target)
+    pair = stack([input, _constant(np.zeros(input.shape, input.dtype))], axis=-1)
+    log_sigmoid = log_softmax(pair, axis=-1)[..., 0]
+    if pos_weight is None:
+        losses = (1 - target) * input - log_sigmoid
+    else:
+        losses = (1 - target) * input - (1 + (pos_weight - 1) * target) * log_sigmoid
+    if weight is not None:
+        losses = losses * weight
+    return _reduce(losses, reduction)
 
 
 def mse_loss(pred, target):
@@ -203,9 +389,50 @@ def linear(x, w, b=None):
     return out + b
 
 
-def flatten(x, start_axis=1):
-    """x reshaped to x.shape[:start_axis] + (-1,): (N, C, H, W) becomes (N, C·H·W)."""
-    return _as_tensor(x).flatten(start_axis)
+def pad(x, pad, mode="constant", value=0.0):
+    """x with ``value`` added around it, as PyTorch's F.pad: ``pad`` holds (before, after)
+    counts for the last axis first, then the axis before it, and so on: (1, 1, 2, 0) pads
+    the last axis by 1 on each side and the one before by 2 in front. A negative count
+    crops. A composition: cat with constant blocks (and indexing to crop), so the gradient
+    is dz with the padding cut off.
+    """
+    if mode != "constant":
+        raise ValueError(f"pad: mode {mode!r} is not available; tapegrad pads with a constant "
+                         "value (mode='constant')")
+    x = _as_tensor(x)
+    counts = tuple(pad)
+    if len(counts) % 2 or any(isinstance(n, bool) or not isinstance(n, (int, np.integer))
+                              for n in counts):
+        raise ValueError(f"pad: pad must be pairs of ints (before, after), last axis first, "
+                         f"got {pad!r}")
+    if len(counts) // 2 > x.ndim:
+        raise ValueError(f"pad: {len(counts) // 2} pairs in pad {counts} for a tensor of shape "
+                         f"{x.shape}, which has {x.ndim} axes; give at most one pair per axis")
+    value = 0 if value is None else value
+    out = x
+    for pair in range(len(counts) // 2):
+        axis, (before, after) = x.ndim - 1 - pair, counts[2 * pair:2 * pair + 2]
+        size = out.shape[axis]
+        if size + before + after < 0 or (before < 0 and -before > size) or (after < 0 and -after > size):
+            raise ValueError(f"pad: ({before}, {after}) on axis {axis} of the tensor of shape "
+                             f"{x.shape} crops more than its {size} elements")
+        if before < 0 or after < 0:
+            start, stop = max(-before, 0), size - max(-after, 0)
+            out = out[(slice(None),) * axis + (slice(start, stop),)]
+        blocks = []
+        for count in (before, after):
+            shape = out.shape[:axis] + (max(count, 0),) + out.shape[axis + 1:]
+            blocks.append(_constant(np.full(shape, value, out.dtype)) if count > 0 else None)
+        parts = [part for part in (blocks[0], out, blocks[1]) if part is not None]
+        if len(parts) > 1:
+            out = cat(parts, axis)
+    return out
+
+
+def flatten(x, start_axis=1, end_axis=-1, *, start_dim=None, end_dim=None):
+    """Axes start_axis to end_axis become one: (N, C, H, W) becomes (N, C·H·W). The default
+    start is 1 (the batch axis stays), as in nn.Flatten; ``t.flatten()`` starts at 0."""
+    return _as_tensor(x).flatten(start_axis, end_axis, start_dim=start_dim, end_dim=end_dim)
 
 
 # ---------------------------------------------------------------- normalisation
@@ -282,3 +509,43 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if bias is not None:
         out = out + _per_channel(bias, channels, shape, "bias")
     return out
+
+
+# ---------------------------------------------------------------- pooling to a given size
+
+def _averaging_matrix(size, out, dtype):
+    """(out, size): row i averages inputs floor(i·size/out) to ceil((i+1)·size/out) - 1,
+    PyTorch's bins for adaptive pooling."""
+    matrix = np.zeros((out, size), dtype)
+    for i in range(out):
+        start, stop = (i * size) // out, -(-(i + 1) * size // out)
+        matrix[i, start:stop] = 1.0 / (stop - start)
+    return _constant(matrix)
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """Average x (N, C, H, W) or (C, H, W) over bins that give ``output_size`` (an int, or
+    (h, w) with None keeping that size), as PyTorch does. Averaging bands of rows is a
+    matrix product, so this is two of them: A @ x @ Bᵀ, with A (h, H) and B (w, W) holding
+    1/(band size) over each band; the diagram shows both matmuls.
+    """
+    x = _as_tensor(x)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"adaptive_avg_pool2d: the input must have shape (N, C, H, W) or "
+                         f"(C, H, W), got shape {x.shape}")
+    height, width = x.shape[-2:]
+    sizes = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+    if len(sizes) != 2:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or (h, w), got "
+                         f"{output_size!r}")
+    sizes = tuple(n if s is None else s for s, n in zip(sizes, (height, width)))
+    if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive ints (or None to "
+                         f"keep a size), got {output_size!r}")
+    if height == 0 or width == 0:
+        raise ValueError(f"adaptive_avg_pool2d: the input of shape {x.shape} is empty; there is "
+                         "nothing to average")
+    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
+    rows = _averaging_matrix(height, sizes[0], dtype)
+    columns = _averaging_matrix(width, sizes[1], dtype).T
+    return rows @ x @ columns
