@@ -100,8 +100,10 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
 # ---------------------------------------------------------------- activations
 
 def relu(x):
-    """max(0, x): a MaxNode with the constant first, so x = 0 gets a zero gradient."""
-    return maximum(0.0, x)
+    """max(0, x): a MaxNode with the constant first, so x = 0 gets a zero gradient.
+
+    The 0 is a Python int, so the result keeps x's dtype (an int tensor stays int)."""
+    return maximum(0, x)
 
 
 def leaky_relu(x, negative_slope=0.01):

@@ -585,8 +585,10 @@ class Tensor:
         return apply(nodes.SigmoidNode(), self)
 
     def relu(self):
-        """max(0, x): a MaxNode with the constant 0 first, as in the course notes."""
-        return apply(nodes.MaxNode(), 0.0, self)
+        """max(0, x): a MaxNode with the constant 0 first, as in the course notes.
+
+        The 0 is a Python int, so the result keeps x's dtype (an int tensor stays int)."""
+        return apply(nodes.MaxNode(), 0, self)
 
     def abs(self):
         """|x|; the gradient at 0 is 0, as in PyTorch."""
@@ -655,7 +657,7 @@ def _negated(value, other, op):
     array = as_array_like(value.data if isinstance(value, Tensor) else value, dtype, op)
     if array.dtype != dtype:
         array = array.astype(dtype)
-    array = -array
+    array = np.asarray(-array)  # NumPy negates a 0-d array into a scalar
     if not array.ndim and not isinstance(value, (Tensor, np.ndarray, np.generic)):
         return array.item()  # a Python number stays one, so it widens nothing (result_type)
     array.setflags(False)  # made here: no one else can change it (see _private)

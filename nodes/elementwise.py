@@ -327,7 +327,8 @@ class SigmoidNode(Node):
 
     def forwardPass(self, x):
         # exp(-log(1 + exp(-x))) never overflows, for large positive or negative x
-        self.z = np.exp(-np.logaddexp(0, -x)).astype(np.result_type(x, np.float32), copy=False)
+        dtype = x.dtype if x.dtype.kind == "f" else np.float32  # float16 stays float16
+        self.z = np.exp(-np.logaddexp(0, -x)).astype(dtype, copy=False)
         return self.z
 
     def backwardPass(self, dz):
