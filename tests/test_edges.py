@@ -175,3 +175,63 @@ def test_the_mean_of_integers_is_float32():
     out = ag.tensor([1, 2, 3]).mean()
     assert out.dtype == np.float32 and out.item() == 2.0
     assert out.item() == torch.tensor([1, 2, 3]).float().mean().item()
+
+
+def test_a_large_relu_on_the_threaded_kernel_also_routes_by_selection():
+    values = np.concatenate([np.linspace(-1.0, 1.0, 200_000), [0.0]])
+    x = ag.tensor(values, requires_grad=True)
+    (x.relu() ** 0.5).sum().backward()
+    t = torch.tensor(values, requires_grad=True)
+    (t.relu() ** 0.5).sum().backward()
+    assert not np.isnan(x.grad).any()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)
+
+
+def test_max_over_an_axis_sends_exactly_zero_to_the_unselected():
+    x = ag.tensor([[0.0, 2.0], [3.0, 0.0]], requires_grad=True)
+    ((x.max(axis=1) - 2.0) ** 0.5).sum().backward()  # inf arrives at the row whose max is 2
+    t = torch.tensor([[0.0, 2.0], [3.0, 0.0]], requires_grad=True)
+    ((t.max(dim=1).values - 2.0) ** 0.5).sum().backward()
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())
+    assert x.grad[0, 0] == 0.0
+
+
+def test_a_large_max_pool_with_inf_arriving_sends_zero_to_the_unselected():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(4, 3, 32, 32))
+    upstream = np.where(rng.random((4, 3, 16, 16)) < 0.1, np.inf, 1.0)
+    x = ag.tensor(values, requires_grad=True)
+    t = torch.tensor(values, requires_grad=True)
+    F.max_pool2d(x, 2).backward(upstream)
+    torch.nn.functional.max_pool2d(t, 2).backward(torch.tensor(upstream))
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())
+    assert not np.isnan(x.grad).any()
+
+
+@pytest.mark.parametrize("values", [[1.0, np.nan, 3.0, 2.0], [1.0, np.nan, 3.0, np.nan],
+                                    [np.nan, np.nan, 1.0, 2.0]])
+def test_nan_in_a_max_pool_window_wins_and_its_first_nan_takes_the_gradient(values):
+    # tapegrad's rule, the same for max over an axis: the first NaN. (PyTorch's max-pool
+    # gives a window's last NaN, its max over an axis the first: only one NaN is compared.)
+    x = ag.tensor(np.array([[[values]]]), requires_grad=True)
+    out = F.max_pool2d(x, (1, 4))
+    out.sum().backward()
+    t = torch.tensor([[[values]]], dtype=torch.float64, requires_grad=True)
+    their_out = torch.nn.functional.max_pool2d(t, (1, 4))
+    their_out.sum().backward()
+    assert np.isnan(out.data).all() and torch.isnan(their_out).all()
+    first = int(np.argmax(np.isnan(values)))
+    assert x.grad[0, 0, 0].tolist() == [1.0 if i == first else 0.0 for i in range(4)]
+    if np.isnan(values).sum() == 1:
+        np.testing.assert_array_equal(x.grad, t.grad.numpy())
+
+
+def test_nan_in_a_max_over_an_axis_wins_and_its_first_nan_takes_the_gradient():
+    values = [[1.0, np.nan, 3.0, np.nan]]
+    x = ag.tensor(np.array(values), requires_grad=True)
+    out = x.max(axis=1)
+    out.sum().backward()
+    t = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    t.max(dim=1).values.sum().backward()
+    assert np.isnan(out.data).all()
+    assert x.grad.tolist() == [[0.0, 1.0, 0.0, 0.0]] == t.grad.tolist()
