@@ -10,13 +10,13 @@ from .geometry import check_params, conv_inputs, output_size, spatial_params, wi
 
 class ConvolutionNode(Node):
     """z[b, k, i, j] = Σ_c Σ_m Σ_n w[k, c, m, n] · x_pad[b, c, S·i + D·m, S·j + D·n] + bias[k]
+    for a fixed stride S and a fixed dilation D (the filter's taps D apart; D = 1: neighbours).
 
     The notes' Y_ij = Σ_m Σ_n W_mn X_{i+m, j+n}, summed over the channels c too: each output
     pixel is the dot product of one window of the zero-padded input with one filter.
     ``x`` is (N, C, H, W) and ``w`` (K, C, Fh, Fw), or (N, C, L) and (K, C, F) in 1-D (an
     image of height 1); the optional ``bias`` is (K,), one number per filter. ``stride``,
-    ``padding`` and ``dilation`` are an int or one per spatial axis. Dilation D spreads a
-    filter's taps D apart (D = 1: neighbours). ``groups`` G splits the channels and the
+    ``padding`` and ``dilation`` are an int or one per spatial axis. ``groups`` G splits the channels and the
     filters into G groups, filter k seeing only its group's C/G channels, so w is
     (K, C/G, Fh, Fw); G = C is a depthwise convolution. The output size
     (W - D(F - 1) - 1 + 2P)/S + 1 must be whole unless ``floor=True``, which drops an
@@ -27,12 +27,9 @@ class ConvolutionNode(Node):
     one group), and the tests compare the two.
     """
     name, symbol = "conv", "*"
-    rules = ("dx[S·i+m, S·j+n] += w[m, n] · dz[i, j]",
-             "dw[m, n] = Σᵢⱼ x[S·i+m, S·j+n] · dz[i, j]",
+    rules = ("dx[S·i+D·m, S·j+D·n] += w[m, n] · dz[i, j]",
+             "dw[m, n] = Σᵢⱼ x[S·i+D·m, S·j+D·n] · dz[i, j]",
              "dbias = Σᵢⱼ dz[i, j]")
-    dilated_rules = ("dx[S·i+D·m, S·j+D·n] += w[m, n] · dz[i, j]",
-                     "dw[m, n] = Σᵢⱼ x[S·i+D·m, S·j+D·n] · dz[i, j]",
-                     "dbias = Σᵢⱼ dz[i, j]")
     saved = ("columns", "w", "fast")
 
     def __init__(self, stride=1, padding=0, floor=False, dilation=1, groups=1):
@@ -41,8 +38,6 @@ class ConvolutionNode(Node):
         self.dilation = check_params(dilation, "dilation", self.name, 1)
         self.groups = check_params(groups, "groups", self.name, 1, single=True)
         self.floor = bool(floor)
-        if any(d != 1 for d in np.ravel(self.dilation)):  # the stepper shows the rules with D
-            self.rules = self.dilated_rules
 
     def forwardPass(self, x, w, bias=None):
         x, w, bias = self._prepare(x, w, bias)  # checked; 1-D as height 1; one dtype

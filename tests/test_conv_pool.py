@@ -417,6 +417,17 @@ def test_node_metadata():
     assert "first" in nodes.MaxPoolNode.__doc__  # the tie rule is documented
 
 
+def test_the_stepper_shows_stride_and_dilation():
+    """The step-through writes the conv's rule with S and D and gives their values."""
+    x = autograd.Tensor(np.arange(10.0).reshape(1, 1, 10), name="x")
+    w = autograd.Tensor(np.array([[[1.0, -1.0]]]), requires_grad=True, name="w")
+    step = autograd.Stepper(F.conv1d(x, w, dilation=3).sum()).all_steps()[-1]
+    text = step.explain()
+    assert "x_pad[b, c, S·i + D·m, S·j + D·n] + bias[k] (S = 1, D = 3)" in text
+    # the taps 3 apart: dw = (x[0] + ... + x[6], x[3] + ... + x[9])
+    assert "dw[m, n] = Σᵢⱼ x[S·i+D·m, S·j+D·n] · dz[i, j] (S = 1, D = 3), so dw = [[[21.0, 42.0]]]" in text
+
+
 def test_released_after_backward():
     x = autograd.Tensor(randn(1, 1, 5, 5, seed=25), requires_grad=True)
     w = autograd.Tensor(randn(1, 1, 2, 2, seed=26), requires_grad=True)

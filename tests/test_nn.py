@@ -391,6 +391,15 @@ def test_conv1d_matches_pytorch(args, x_shape):
     (lambda: nn.Softmax(dim=-1), lambda t: t.nn.Softmax(dim=-1), (2, 3, 4)),
     (lambda: nn.LogSoftmax(dim=1), lambda t: t.nn.LogSoftmax(dim=1), (3, 4, 2)),
     (lambda: nn.LogSoftmax(dim=0), lambda t: t.nn.LogSoftmax(dim=0), (1, 5)),
+    (lambda: nn.Tanh(), lambda t: t.nn.Tanh(), (2, 3, 4)),
+    (lambda: nn.Sigmoid(), lambda t: t.nn.Sigmoid(), (1, 5)),
+    (lambda: nn.LeakyReLU(), lambda t: t.nn.LeakyReLU(), (4, 3)),
+    (lambda: nn.LeakyReLU(0.2), lambda t: t.nn.LeakyReLU(0.2), (2, 2, 3)),
+    (lambda: nn.AdaptiveAvgPool2d(1), lambda t: t.nn.AdaptiveAvgPool2d(1), (2, 3, 5, 4)),
+    (lambda: nn.AdaptiveAvgPool2d((3, 2)), lambda t: t.nn.AdaptiveAvgPool2d((3, 2)), (1, 2, 7, 5)),
+    (lambda: nn.AdaptiveAvgPool2d((None, 2)), lambda t: t.nn.AdaptiveAvgPool2d((None, 2)),
+     (2, 1, 3, 6)),
+    (lambda: nn.AdaptiveAvgPool2d(4), lambda t: t.nn.AdaptiveAvgPool2d(4), (3, 4, 4)),  # (C, H, W)
 ])
 def test_parameter_free_layers_match_pytorch(ours, theirs, x_shape):
     torch = pytest.importorskip("torch")
@@ -408,6 +417,75 @@ def test_losses_match_pytorch():
     target = rng.normal(size=(6, 4))
     compare_with_torch(torch, lambda a: nn.MSELoss()(a, target),
                        lambda t: torch.nn.MSELoss()(t, torch.from_numpy(target)), logits, atol=1e-12)
+
+
+LOSSES = [  # (ours, theirs, scores, targets)
+    ("NLLLoss", dict(), "log_probs", "classes"),
+    ("NLLLoss", dict(reduction="sum", ignore_index=2), "log_probs", "classes"),
+    ("NLLLoss", dict(weight=[1.0, 2.0, 0.5, 1.5], reduction="none"), "log_probs", "classes"),
+    ("CrossEntropyLoss", dict(label_smoothing=0.1), "scores", "classes"),
+    ("CrossEntropyLoss", dict(weight=[1.0, 2.0, 0.5, 1.5], ignore_index=0), "scores", "classes"),
+    ("BCELoss", dict(), "probabilities", "bits"),
+    ("BCELoss", dict(reduction="sum"), "probabilities", "soft"),
+    ("BCEWithLogitsLoss", dict(), "scores", "bits"),
+    ("BCEWithLogitsLoss", dict(reduction="none", pos_weight=[2.0, 1.0, 0.5, 3.0]), "scores", "soft"),
+]
+
+
+@pytest.mark.parametrize("kind, kwargs, scores, targets", LOSSES)
+def test_new_losses_match_pytorch(kind, kwargs, scores, targets):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    logits = rng.normal(size=(6, 4)) * 3
+    inputs = {"scores": logits, "probabilities": 1 / (1 + np.exp(-logits)),
+              "log_probs": logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))}[scores]
+    target = {"classes": np.array([0, 3, 1, 2, 2, 0]),
+              "bits": rng.integers(0, 2, size=(6, 4)).astype(np.float64),
+              "soft": rng.uniform(size=(6, 4))}[targets]
+    theirs_kwargs = {k: torch.tensor(v, dtype=torch.float64) if isinstance(v, list) else v
+                     for k, v in kwargs.items()}
+    loss = getattr(nn, kind)(**kwargs)
+    reference = getattr(torch.nn, kind)(**theirs_kwargs)
+    compare_with_torch(torch, lambda a: loss(a, target),
+                       lambda t: reference(t, torch.from_numpy(target)), inputs, atol=1e-12)
+
+
+def test_a_network_ending_in_log_softmax_and_nll_loss_is_cross_entropy():
+    rng = np.random.default_rng(7)
+    logits = ag.tensor(rng.normal(size=(5, 3)))
+    targets = np.array([2, 0, 1, 1, 0])
+    nll = nn.NLLLoss()(nn.LogSoftmax(dim=1)(logits), targets)
+    assert nll.item() == pytest.approx(nn.CrossEntropyLoss()(logits, targets).item(), abs=1e-12)
+    with pytest.raises(ValueError, match="NLLLoss: reduction must be 'mean', 'sum' or 'none'"):
+        nn.NLLLoss(reduction="average")
+    with pytest.raises(ValueError, match=r"^BCELoss: binary_cross_entropy: the input must be "
+                                         r"probabilities in \[0, 1\]"):
+        nn.BCELoss()(logits, np.zeros((5, 3)))
+
+
+def test_new_layers_in_the_summary_and_the_diagrams():
+    model = nn.Sequential(OrderedDict(
+        conv=nn.Conv2d(1, 4, 3, padding=2, dilation=2, rng=0), bn=nn.BatchNorm2d(4),
+        act=nn.LeakyReLU(0.1), pool=nn.MaxPool2d(2, ceil_mode=True), gap=nn.AdaptiveAvgPool2d(1),
+        flat=nn.Flatten(), fc=nn.Linear(4, 3, rng=0), out=nn.LogSoftmax(dim=1)))
+    x = ag.tensor(np.random.default_rng(8).normal(size=(2, 1, 5, 5)), name="images")
+    loss = nn.NLLLoss()(model(x), np.array([0, 2]))
+    rows = [" ".join(line.split()) for line in repr(model).splitlines()]
+    for row in ["(conv): Conv2d(1, 4, kernel_size=3, padding=2, dilation=2) (2, 4, 5, 5) 40",
+                "(bn): BatchNorm2d(4) (2, 4, 5, 5) 8",
+                "(act): LeakyReLU(negative_slope=0.1) (2, 4, 5, 5)",
+                "(pool): MaxPool2d(kernel_size=2, ceil_mode=True) (2, 4, 3, 3)",
+                "(gap): AdaptiveAvgPool2d(output_size=1) (2, 4, 1, 1)",
+                "(out): LogSoftmax(dim=1) (2, 3)",
+                "total: 63 parameters"]:  # the running statistics are not parameters
+        assert row in rows, row
+    layers = ag.draw(loss, expand=False).source
+    for title in ("conv</B>&#160;Conv2d", "bn</B>&#160;BatchNorm2d", "act</B>&#160;LeakyReLU",
+                  "pool</B>&#160;MaxPool2d", "gap</B>&#160;AdaptiveAvgPool2d",
+                  "out</B>&#160;LogSoftmax"):
+        assert title in layers, title
+    expanded = ag.draw(loss).source
+    assert "bn.weight" in expanded and "bn.bias" in expanded and "maxpool" in expanded
 
 
 @pytest.mark.parametrize("kind", ["basic", "deeper"])

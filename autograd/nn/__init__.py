@@ -10,14 +10,16 @@ a model makes it reproducible (each layer also takes ``rng=``).
 """
 
 from .init import manual_seed
-from .layers import (AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d,
-                     Conv2d, CrossEntropyLoss, Dropout, Flatten, Identity, LeakyReLU, Linear,
-                     LogSoftmax, MaxPool1d, MaxPool2d, MSELoss, ReLU, Sigmoid, Softmax, Tanh)
+from .layers import (AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, BCELoss,
+                     BCEWithLogitsLoss, Conv1d, Conv2d, CrossEntropyLoss, Dropout, Flatten,
+                     Identity, LeakyReLU, Linear, LogSoftmax, MaxPool1d, MaxPool2d, MSELoss,
+                     NLLLoss, ReLU, Sigmoid, Softmax, Tanh)
 from .module import IncompatibleKeys, Module, Parameter, Sequential, summary
 
 __all__ = [
     "Module", "Parameter", "Sequential", "Linear", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d",
     "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "ReLU",
     "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Identity", "Flatten", "Dropout",
-    "CrossEntropyLoss", "MSELoss", "manual_seed", "summary", "IncompatibleKeys",
+    "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "manual_seed",
+    "summary", "IncompatibleKeys",
 ]

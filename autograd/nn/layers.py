@@ -502,11 +502,81 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class CrossEntropyLoss(Module):
-    """Mean over the batch of -log softmax(logits)[target]: logits (N, classes), integer targets (N,)."""
+class _Loss(Module):
+    """Shared by the losses: PyTorch's ``reduction`` ('mean', 'sum' or 'none': one loss per
+    example) and an optional ``weight``, kept as a buffer as PyTorch keeps it."""
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__()
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', "
+                             f"got {reduction!r}")
+        self.reduction = reduction
+        self.register_buffer("weight", None if weight is None else np.asarray(
+            weight.data if isinstance(weight, Tensor) else weight))
+
+    def _call(self, function, *inputs, **options):
+        weight = None if self.weight is None else self.weight.data
+        try:
+            return function(*inputs, weight=weight, reduction=self.reduction, **options)
+        except ValueError as error:
+            raise ValueError(f"{self._label()}: {error}") from error
+
+    def extra_repr(self):
+        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
+
+
+class CrossEntropyLoss(_Loss):
+    """-log softmax(logits)[target], averaged over the batch: logits (N, classes) (or (N, C,
+    d1, ...)), integer targets (N,). PyTorch's ``weight`` (per class), ``ignore_index``,
+    ``reduction`` and ``label_smoothing``."""
+
+    def __init__(self, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        super().__init__(weight, reduction)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, logits, targets):
-        return F.cross_entropy(logits, targets)
+        return self._call(F.cross_entropy, logits, targets, ignore_index=self.ignore_index,
+                          label_smoothing=self.label_smoothing)
+
+
+class NLLLoss(_Loss):
+    """-log_probs[target], averaged over the batch: the loss after a LogSoftmax(dim=1) layer
+    (the two together are CrossEntropyLoss). PyTorch's ``weight``, ``ignore_index`` and
+    ``reduction``."""
+
+    def __init__(self, weight=None, *, ignore_index=-100, reduction="mean"):
+        super().__init__(weight, reduction)
+        self.ignore_index = ignore_index
+
+    def forward(self, log_probs, targets):
+        return self._call(F.nll_loss, log_probs, targets, ignore_index=self.ignore_index)
+
+
+class BCELoss(_Loss):
+    """-(t log p + (1 - t) log(1 - p)) for probabilities p (after a Sigmoid) and targets t in
+    [0, 1] of the same shape; each log at least -100, as in PyTorch."""
+
+    def __init__(self, weight=None, *, reduction="mean"):
+        super().__init__(weight, reduction)
+
+    def forward(self, probabilities, targets):
+        return self._call(F.binary_cross_entropy, probabilities, targets)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """BCELoss of sigmoid(x), computed from the scores x so that it stays finite for any x
+    (prefer it to Sigmoid then BCELoss). ``pos_weight`` weighs the positive targets."""
+
+    def __init__(self, weight=None, *, reduction="mean", pos_weight=None):
+        super().__init__(weight, reduction)
+        self.register_buffer("pos_weight", None if pos_weight is None else np.asarray(
+            pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight))
+
+    def forward(self, scores, targets):
+        pos_weight = None if self.pos_weight is None else self.pos_weight.data
+        return self._call(F.binary_cross_entropy_with_logits, scores, targets,
+                          pos_weight=pos_weight)
 
 
 class MSELoss(Module):

@@ -10,6 +10,7 @@ diagrams use to draw one box per layer.
 
 import threading
 from collections import OrderedDict, namedtuple
+from itertools import chain
 
 import numpy as np
 
@@ -62,8 +63,9 @@ class Module:
 
     ``model(x)`` runs ``forward(x)`` inside ``autograd.scope(name, kind)``, where ``name`` is
     the attribute name under the parent module ('' for the module called first) and
-    ``kind`` the class name; the outermost call also names every parameter after its dotted
-    path (``"0.weight"``) and each call records the output shape for the repr.
+    ``kind`` the class name; the outermost call also names every parameter and buffer after
+    its dotted path (``"0.weight"``, ``"1.running_mean"``) and each call records the output
+    shape for the repr.
     """
 
     def __init__(self):
@@ -150,8 +152,8 @@ class Module:
         running = _running.modules
         if not running:
             name = ""
-            for dotted, parameter in self.named_parameters():
-                parameter.name = dotted
+            for dotted, tensor in chain(self.named_parameters(), self.named_buffers()):
+                tensor.name = dotted
         else:
             name = self._name_under(running[-1])
         running.append(self)
