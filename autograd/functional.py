@@ -213,10 +213,7 @@ def _nll(fname, log_probs, targets, weight, ignore_index, reduction, what):
     rows = _class_scores(fname, log_probs, what)
     labels = _class_labels(fname, targets, log_probs.shape, what, ignore_index)
     weight = _class_weight(fname, weight, log_probs.shape[1])
-    if reduction == "mean" and labels.size == 0:
-        raise ValueError(f"{fname}: the batch is empty ({what} of shape {log_probs.shape}); "
-                         "the mean over no examples is undefined")
-    kept = labels != ignore_index
+    kept = labels != ignore_index  # an empty batch's mean is NaN, as in PyTorch (total 0)
     safe = np.where(kept, labels, 0)  # an ignored row picks class 0, then counts for nothing
     picked = rows[np.arange(labels.size), safe]
     per_row = None if weight is None else _constant(np.where(kept, weight[safe], 0))

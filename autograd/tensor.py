@@ -425,9 +425,8 @@ class Tensor:
         axis, keepdims = _axis_and_keep("mean", axis, keepdims, dim, keepdim)
         axes = normalize_axes("mean", axis, self.shape)
         count = _count(self.shape, axes)
-        if count == 0:
-            raise ValueError(f"mean: cannot average over an empty axis of shape {self.shape}")
-        return self.sum(axes, keepdims) * (1.0 / count)
+        # the mean of no values is 0 / 0, NaN, as in PyTorch
+        return self.sum(axes, keepdims) * (1.0 / count if count else float("nan"))
 
     def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """The maximum over axis (values only, as NumPy's max and PyTorch's amax); on ties the

@@ -27,6 +27,9 @@ class LogSoftmaxNode(Node):
         normalize_axis(self.name, self.axis, x.shape)
         if x.dtype.kind != "f":
             x = x.astype(np.float32)
+        if x.size == 0:  # nothing to normalise (NumPy has no max of no values): as PyTorch
+            self.z = np.zeros(x.shape, x.dtype)
+            return self.z
         shifted = x - np.max(x, axis=self.axis, keepdims=True)
         self.z = shifted - np.log(np.sum(np.exp(shifted), axis=self.axis, keepdims=True))
         return self.z

@@ -235,3 +235,53 @@ def test_nan_in_a_max_over_an_axis_wins_and_its_first_nan_takes_the_gradient():
     t.max(dim=1).values.sum().backward()
     assert np.isnan(out.data).all()
     assert x.grad.tolist() == [[0.0, 1.0, 0.0, 0.0]] == t.grad.tolist()
+
+
+# ---------------------------------------------------------------- empty tensors, as PyTorch has them
+
+def _same_as_torch(ours, theirs):
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.data, theirs.detach().numpy())  # NaN equal to NaN
+
+
+def test_flatten_of_an_empty_batch():
+    empty = np.zeros((0, 3, 2, 2), np.float32)
+    _same_as_torch(F.flatten(ag.tensor(empty)), torch.nn.Flatten()(torch.from_numpy(empty)))
+    _same_as_torch(ag.nn.Flatten()(ag.tensor(empty)), torch.nn.Flatten()(torch.from_numpy(empty)))
+    _same_as_torch(ag.tensor(empty).flatten(0), torch.from_numpy(empty).flatten(0))
+
+
+@pytest.mark.parametrize("axis", [0, 1, None])
+def test_mean_with_an_empty_axis(axis):
+    empty = np.zeros((0, 3), np.float32)
+    x = ag.tensor(empty, requires_grad=True)
+    t = torch.from_numpy(empty).requires_grad_()
+    ours = x.mean(axis)
+    theirs = t.mean() if axis is None else t.mean(axis)
+    _same_as_torch(ours, theirs)  # NaN over the empty axis, shape (0,) over the other
+    ours.sum().backward()
+    theirs.sum().backward()
+    assert x.grad.shape == tuple(t.grad.shape) == (0, 3)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (2, 0)])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_softmax_and_log_softmax_on_empty_axes(shape, axis):
+    empty = np.zeros(shape, np.float32)
+    x = ag.tensor(empty, requires_grad=True)
+    _same_as_torch(F.softmax(x, axis), torch.softmax(torch.from_numpy(empty), axis))
+    ours = F.log_softmax(x, axis)
+    _same_as_torch(ours, torch.log_softmax(torch.from_numpy(empty), axis))
+    ours.sum().backward()
+    assert x.grad.shape == shape
+
+
+@pytest.mark.parametrize("classes", [3, 0])
+def test_cross_entropy_of_an_empty_batch_is_nan(classes):
+    logits = np.zeros((0, classes), np.float32)
+    x = ag.tensor(logits, requires_grad=True)
+    ours = F.cross_entropy(x, np.zeros(0, np.int64))
+    theirs = torch.nn.functional.cross_entropy(torch.from_numpy(logits), torch.zeros(0, dtype=torch.long))
+    _same_as_torch(ours, theirs)
+    ours.backward()
+    assert x.grad.shape == (0, classes)
