@@ -16,9 +16,9 @@ class ConvolutionNode(Node):
     pixel is the dot product of one window of the zero-padded input with one filter.
     ``x`` is (N, C, H, W) and ``w`` (K, C, Fh, Fw), or (N, C, L) and (K, C, F) in 1-D (an
     image of height 1); the optional ``bias`` is (K,), one number per filter. ``stride``,
-    ``padding`` and ``dilation`` are an int or one per spatial axis. ``groups`` G splits the channels and the
-    filters into G groups, filter k seeing only its group's C/G channels, so w is
-    (K, C/G, Fh, Fw); G = C is a depthwise convolution. The output size
+    ``padding`` and ``dilation`` are an int or one per spatial axis. ``groups`` G splits the
+    channels and the filters into G groups, filter k seeing only its group's C/G channels,
+    so w is (K, C/G, Fh, Fw); G = C is a depthwise convolution. The output size
     (W - D(F - 1) - 1 + 2P)/S + 1 must be whole unless ``floor=True``, which drops an
     incomplete last window as PyTorch does.
 
@@ -78,7 +78,7 @@ class ConvolutionNode(Node):
 
     def _im2col(self, x):
         """The windows of the zero-padded x as the columns of a matrix (C·Fh·Fw, N·Ho·Wo)."""
-        (Ph, Pw), (Fh, Fw), (N, K, Ho, Wo) = self.pads, self.kernel, self.out_shape
+        (Ph, Pw), (Fh, Fw), (N, _, Ho, Wo) = self.pads, self.kernel, self.out_shape
         x_pad = np.pad(x, ((0, 0), (0, 0), (Ph, Ph), (Pw, Pw)))
         view = windows(x_pad, (Fh, Fw), self.strides, (Ho, Wo), self.dilations)
         # view is (N, C, Ho, Wo, Fh, Fw): one row of the matrix per (c, m, n), a column per window

@@ -85,11 +85,12 @@ def conv_inputs(x, w, bias, node_name, groups=1):
     if x.shape[1] == 0 or 0 in w.shape:
         raise ValueError(f"the input {x.shape} and the conv filters {w.shape} {layout} need "
                          "at least one channel, one filter and a kernel of at least 1x1")
-    (channels, filters), size = (x.shape[1], w.shape[0]), f"groups={groups}"
-    for count, what, shape in ((channels, "input channels", x.shape), (filters, "filters", w.shape)):
+    channels, filters = x.shape[1], w.shape[0]
+    for count, what, shape in ((channels, "input channels", x.shape),
+                               (filters, "filters", w.shape)):
         if count % groups:
-            raise ValueError(f"{size} must divide the {count} {what} (shape {shape}) so that "
-                             "every group gets as many; use groups "
+            raise ValueError(f"groups={groups} must divide the {count} {what} (shape {shape}) "
+                             "so that every group gets as many; use groups "
                              f"{_either(_divisors(math.gcd(channels, filters)))}")
     if w.shape[1] != channels // groups:
         raise ValueError(f"the input of shape {x.shape} has {channels} channels but the conv "

@@ -58,7 +58,8 @@ class _PoolNode(Node):
 
     def _scatter(self, per_offset, dtype):
         """dx: for each offset (m, n) in the window, per_offset(m, n) (N, C, Ho, Wo) added to
-        x_pad[.., S·i + m, S·j + n]: windows that overlap add up; the padding's share is dropped."""
+        x_pad[.., S·i + m, S·j + n]: windows that overlap add up; what lands on the padding is
+        dropped."""
         (N, C, H, W), (Ph, Pw), (Eh, Ew) = self.in_shape, self.pads, self.overhang
         dx = np.zeros((N, C, H + 2 * Ph + Eh, W + 2 * Pw + Ew), dtype=dtype)
         (Fh, Fw), (Sh, Sw), (Ho, Wo) = self.kernel, self.strides, self.out_shape[2:]

@@ -383,7 +383,8 @@ bn_histories = {
 for name, h in bn_histories.items():
     print(f"{name:>17}: training loss after 1 epoch {h['loss'][0]:.3f}, after 10 "
           f"{h['loss'][-1]:.4f}; test accuracy {h['test'][-1]:.3f}")
-plain_loss, bn_loss = bn_histories["without BatchNorm"]["loss"], bn_histories["with BatchNorm"]["loss"]
+plain_loss = bn_histories["without BatchNorm"]["loss"]
+bn_loss = bn_histories["with BatchNorm"]["loss"]
 assert bn_loss[0] < 0.6 * plain_loss[0] and bn_loss[-1] < 0.5 * plain_loss[-1]
 assert all(h["test"][-1] > 0.9 for h in bn_histories.values())
 plot_history(bn_histories)

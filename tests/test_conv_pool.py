@@ -794,3 +794,22 @@ def test_pool_random_geometry_matches_torch(torch, fh, fw, sh, sw, extra_h, extr
                        lambda x: tf.max_pool2d(x, (fh, fw), (sh, sw)), x, seed=seed)
     compare_with_torch(torch, lambda x: F.avg_pool2d(x, (fh, fw), (sh, sw), floor=True),
                        lambda x: tf.avg_pool2d(x, (fh, fw), (sh, sw)), x, seed=seed)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 3), st.integers(1, 3),
+       st.integers(0, 2), st.integers(0, 2), st.integers(0, 6), st.integers(0, 6), st.booleans(),
+       st.booleans(), st.integers(0, 2**16))
+def test_pool_random_padding_and_ceil_mode_match_torch(torch, fh, fw, sh, sw, ph, pw, extra_h,
+                                                       extra_w, ceil_mode, include, seed):
+    """Padding up to half the window, ceil_mode on and off, inputs from one pixel up, with
+    ties (values from {0, 1, 2, 3}) and negatives that meet the padding."""
+    ph, pw = min(ph, fh // 2), min(pw, fw // 2)
+    shape = (2, 2, max(1, fh - 2 * ph) + extra_h, max(1, fw - 2 * pw) + extra_w)
+    x = np.random.default_rng(seed).integers(-3, 4, size=shape) * 1.0
+    tf, args = torch.nn.functional, ((fh, fw), (sh, sw), (ph, pw))
+    floor = not ceil_mode  # tapegrad's floor=True: PyTorch's default rounding
+    compare_with_torch(torch, lambda x: F.max_pool2d(x, *args, ceil_mode=ceil_mode, floor=floor),
+                       lambda x: tf.max_pool2d(x, *args, ceil_mode=ceil_mode), x, seed=seed)
+    compare_with_torch(torch, lambda x: F.avg_pool2d(x, *args, ceil_mode, include, floor=floor),
+                       lambda x: tf.avg_pool2d(x, *args, ceil_mode, include), x, seed=seed)
