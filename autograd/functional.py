@@ -271,7 +271,7 @@ def cross_entropy(logits, targets, weight=None, ignore_index=-100, reduction="me
     if not label_smoothing:
         return loss
     # -Σ_c w_c log p_c per row; ignored rows count for nothing, as in the loss
-    smooth = (rows if weight is None else rows * _constant(weight)).sum(axis=1)
+    smooth = (rows if weight is None else rows * _constant(np.array(weight))).sum(axis=1)
     if not kept.all():
         smooth = where(_constant(kept), smooth, 0.0)
     if reduction == "mean":

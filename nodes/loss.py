@@ -21,6 +21,7 @@ class BinaryCrossEntropyNode(Node):
     name, symbol = "binary_cross_entropy", "BCE"
     rules = ("dx = (x - t) / max(x * (1 - x), 1e-12) * dz", "dt = (log(1 - x) - log(x)) * dz")
     saved = ("x", "t")
+    promotes = "float"
 
     def forwardPass(self, x, t):
         self.x, self.t = x, t
