@@ -134,7 +134,7 @@ class MinNode(Node):
 
 
 class WhereNode(Node):
-    """z = x where c, else y (c a boolean condition, broadcast with x and y)"""
+    """z = x where c, else y; c is a boolean condition, broadcast with x and y"""
     name, symbol = "where", "where"
     rules = ("dc = none: a condition takes no gradient", "dx = dz where c, else 0",
              "dy = 0 where c, else dz")

@@ -6,9 +6,10 @@ from .base import Node
 
 # PyTorch's limits, so a probability of exactly 0 or 1 (a float32 sigmoid saturates to 1.0
 # from x = 17) gives a finite loss and gradient: each log at least -100, and x (1 - x) at
-# least 1e-12 where the gradient divides by it.
+# least 1e-12 where the gradient divides by it (PyTorch's 1e-12 is a float32 constant,
+# 9.99999996e-13, in float64 too; the same number here gives the same gradient there).
 LOG_FLOOR = -100.0
-PRODUCT_FLOOR = 1e-12
+PRODUCT_FLOOR = float(np.float32(1e-12))
 
 
 class BinaryCrossEntropyNode(Node):

@@ -43,7 +43,7 @@ class TransposeNode(Node):
 
 
 class ExpandNode(Node):
-    """z = x broadcast to a fixed shape (size-1 axes repeated, new axes in front)"""
+    """z = x broadcast to a fixed shape; size-1 axes repeat, new axes go in front"""
     name, symbol = "expand", "expand"
     rules = ("dx = dz summed back to x's shape",)
     saved = ()
@@ -59,7 +59,7 @@ class ExpandNode(Node):
 
 
 class ConcatenateNode(Node):
-    """z = x0, x1, ... joined along a fixed axis (every other axis the same size)"""
+    """z = x0, x1, ... joined along a fixed axis; every other axis must be the same size"""
     name, symbol = "cat", "cat"
     rules = ()  # one per input, written when the node runs: it takes any number of inputs
     saved = ()

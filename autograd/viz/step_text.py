@@ -21,7 +21,7 @@ SMALL = 16  # arrays with at most this many elements are written out, larger one
 
 # Words a rule may contain and still be read as arithmetic we can fill numbers into.
 _FUNCTIONS = frozenset({"exp", "log", "tanh", "max", "min", "sqrt", "abs", "sum", "Σ",
-                        "elementwise"})
+                        "elementwise", "sin", "cos", "sign"})
 _LETTERS = re.compile(r"[^\W\d_]+")
 # "for a fixed slope a": the node keeps the value of the symbol a in its attribute slope.
 _FIXED = re.compile(r"\bfixed (\w+) ([^\W\d_]\w*)")
