@@ -412,7 +412,7 @@ def pad(x, pad, mode="constant", value=0.0):
     for pair in range(len(counts) // 2):
         axis, (before, after) = x.ndim - 1 - pair, counts[2 * pair:2 * pair + 2]
         size = out.shape[axis]
-        if size + before + after < 0 or (before < 0 and -before > size) or (after < 0 and -after > size):
+        if max(-before, 0) + max(-after, 0) > size:
             raise ValueError(f"pad: ({before}, {after}) on axis {axis} of the tensor of shape "
                              f"{x.shape} crops more than its {size} elements")
         if before < 0 or after < 0:

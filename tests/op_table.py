@@ -316,7 +316,8 @@ def batch_norm_samples(rng):
         stats = dict(running_mean=away(rng, (3,)), running_var=positive(rng, (3,)))
         for training in (True, False):
             found.append(Sample((x, away(rng, (3,)), away(rng, (3,))),
-                                dict(stats, training=training), note=f"{shape} training={training}"))
+                                dict(stats, training=training),
+                                note=f"{shape} training={training}"))
     found.append(Sample((away(rng, (4, 3)), away(rng, (3,)), away(rng, (3,))),
                         dict(running_mean=None, running_var=None, training=True),
                         note="no running stats"))
@@ -668,7 +669,8 @@ OPS = [
 
 # Public names that have no row, and why.
 NOT_IN_THE_TABLE = {
-    "F.dropout": "a random mask: tests/test_functional.py compares it with PyTorch's, mask for mask",
+    "F.dropout": "a random mask: tests/test_functional.py compares it with PyTorch's, mask "
+                 "for mask",
     "Tensor.clone": "the identity with a copy: tests/test_inplace.py",
     "Tensor.detach": "outside the graph by design",
 }

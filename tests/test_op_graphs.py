@@ -1,12 +1,13 @@
 """Random small graphs built from the op table, compared with PyTorch: every value, and the
 gradient of every leaf.
 
-Hypothesis draws a program: leaves of random shapes, then up to six ops from the rows of
+Hypothesis draws a program: leaves of random shapes, then up to eight ops from the rows of
 tests/op_table.py that have a ``graph`` use, each on earlier values (so values feed several
 ops, and binary ops broadcast), with the row's parameters. The loss adds up every value
 times a fixed random weight, so every node's gradient counts. A failure prints the
-program, seed included, and Hypothesis shrinks it to a small one; to run one again, paste
-it into ``run_program`` or add Hypothesis's printed ``@reproduce_failure`` line.
+program, its seed included, shrunk by Hypothesis to a small one; to run it again, call
+``check_program`` on the ``Program(...)`` printed, or add the ``@reproduce_failure`` line
+Hypothesis prints.
 
 It runs ``TAPEGRAD_GRAPH_EXAMPLES`` examples (default 6000: about 20 s on one core).
 """

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import autograd as ag
-import nodes
 from autograd import functional as F
 from op_table import NOT_IN_THE_TABLE, OPS, rng_for
 
