@@ -76,11 +76,12 @@ class MaxNode(Node):
     """z = max(x, y) elementwise; a tie sends the whole gradient to x (the first input).
 
     ``max(0, x)`` is ReLU, as in the course notes: with the constant first, a tie at
-    x = 0 gives x a zero gradient, as PyTorch's relu does. A NaN compares false both ways,
-    so it sends no gradient to either input (PyTorch's relu gives a NaN input none too).
+    x = 0 gives x a zero gradient, as PyTorch's relu does. A NaN wins the max, value and
+    gradient (x's, when both are NaN), as in max-pool: relu(NaN) passes the gradient, as
+    PyTorch's relu does.
     """
     name, symbol = "max", "max"
-    rules = ("dx = [x >= y] * dz", "dy = [x < y] * dz")
+    rules = ("dx = [x >= y or x is NaN] * dz", "dy = [dx's test fails] * dz")
     saved = ("x_wins", "y_wins", "fast")
     promotes = "common"
     __slots__ = saved
@@ -92,10 +93,12 @@ class MaxNode(Node):
         if self.fast is not None:
             return self.fast.forward(x, y)
         needs_x, needs_y = getattr(self, "needs_input_grad", (True, True))
-        if needs_x:
-            self.x_wins = np.greater_equal(x, y)
-        if needs_y:
-            self.y_wins = np.less(x, y)
+        if needs_x or needs_y:
+            x_wins = first_wins(x, y)
+            if needs_x:
+                self.x_wins = x_wins
+            if needs_y:
+                self.y_wins = ~x_wins
         return np.maximum(x, y)
 
     def backwardPass(self, dz):
@@ -105,6 +108,14 @@ class MaxNode(Node):
         # by selection, not dz * mask: where a side lost, its gradient is exactly 0
         return (np.where(self.x_wins, dz, 0) if needs_x else None,
                 np.where(self.y_wins, dz, 0) if needs_y else None)
+
+
+def first_wins(x, y, out=None):
+    """Where max(x, y) takes x: x >= y, or x is NaN (a NaN wins the max, as np.maximum's)."""
+    wins = np.greater_equal(x, y, out=out)
+    if np.asarray(x).dtype.kind == "f" and (np.ndim(x) or np.isnan(x)):  # a 0-d x: one test
+        wins = np.logical_or(wins, np.isnan(x), out=out)
+    return wins
 
 
 class MinNode(Node):
@@ -168,6 +179,17 @@ class NegationNode(Node):
         return (-dz,)
 
 
+def _power(x, p):
+    """x ** p for a number p, as PyTorch computes it: in float32 and float64, p = 0.5 is
+    sqrt(x) and p = -0.5 is 1 / sqrt(x), which differ from C's pow at the edges (sqrt(-inf)
+    is NaN, sqrt(-0) is -0); float16 takes pow."""
+    if p == 0.5 and x.dtype != np.float16:
+        return np.sqrt(x)
+    if p == -0.5 and x.dtype != np.float16:
+        return 1 / np.sqrt(x)
+    return _pow(x, p)
+
+
 class PowerNode(Node):
     """z = x ** p for a fixed exponent p"""
     name, symbol = "power", "**"
@@ -182,13 +204,13 @@ class PowerNode(Node):
         self.x = x
         if np.issubdtype(np.asarray(x).dtype, np.integer) and self.exponent < 0:
             x = np.asarray(x, dtype=np.float64)  # NumPy refuses integers to negative powers
-        return np.power(x, self.exponent)
+        return _power(x, self.exponent)
 
     def backwardPass(self, dz):
         p = self.exponent
         if p == 0:  # x ** 0 is 1 everywhere, so its gradient is 0, at x = 0 too (not 0 * inf)
             return (np.zeros_like(dz),)
-        return (p * np.power(self.x, p - 1) * dz,)
+        return (p * _power(self.x, p - 1) * dz,)
 
 
 class TensorPowerNode(Node):
@@ -206,7 +228,10 @@ class TensorPowerNode(Node):
     __slots__ = saved
 
     def forwardPass(self, x, y):
-        z = np.power(x, y)
+        if y.dtype.kind in "iu" and x.dtype.kind in "biu" and (y < 0).any():
+            z = _integer_power(x, y)
+        else:
+            z = _pow(x, y)
         self.x, self.y, self.z = x, y, z
         return z
 
@@ -216,10 +241,28 @@ class TensorPowerNode(Node):
         dx = dy = None
         with np.errstate(divide="ignore", invalid="ignore"):  # the NaN and inf are the answer
             if needs_x:
-                dx = np.where(y == 0, 0, y * np.power(x, y - 1) * dz)
-            if needs_y:
-                dy = np.where((x == 0) & (y >= 0), 0, z * np.log(x) * dz)
+                dx = np.where(y == 0, 0, y * _pow(x, y - 1) * dz)
+            if needs_y:  # PyTorch's form: dz times the factor (so an inf dz at x = 0 gives NaN)
+                dy = dz * np.where((x == 0) & (y >= 0), 0, z * np.log(x))
         return dx, dy
+
+
+def _pow(x, y):
+    """np.power(x, y) as C's pow, which PyTorch's pow of tensors is: for an exponent of 0.5
+    that every element shares, NumPy takes sqrt, which is NaN at -inf where pow is inf."""
+    z = np.power(x, y)
+    if z.dtype.kind == "f" and (x == -np.inf).any():
+        z = np.where((x == -np.inf) & (y == 0.5), np.inf, z)
+    return z
+
+
+def _integer_power(x, y):
+    """x ** y for integers, PyTorch's way where y < 0 (NumPy refuses): the integer part of
+    1 / x ** -y, which is 1 for x = 1, ±1 for x = -1 and 0 otherwise."""
+    z = np.power(x, np.maximum(y, 0))
+    odd = (y % 2).astype(bool)
+    negative = np.where(x == 1, 1, np.where(x == -1, np.where(odd, -1, 1), 0)).astype(z.dtype)
+    return np.where(y < 0, negative, z)
 
 
 class ExpNode(Node):

@@ -402,9 +402,10 @@ def test_nodes_know_before_forward_which_gradients_will_be_wanted():
     assert not hasattr(node, "x_wins") and not hasattr(node, "y_wins")  # nothing saved
 
 
-def test_max_sends_a_nan_no_gradient():
-    x = ag.Tensor(np.array([np.nan, 1.0, 3.0]), requires_grad=True)
-    y = ag.Tensor(np.array([1.0, np.nan, 3.0]), requires_grad=True)
-    ag.maximum(x, y).backward(np.ones(3))
-    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 1.0])  # the tie goes to x
-    np.testing.assert_array_equal(y.grad, [0.0, 0.0, 0.0])
+def test_a_nan_wins_max_and_takes_the_gradient():
+    # as in max-pool, and as PyTorch's relu passes a NaN input's gradient; NaN in both: x
+    x = ag.Tensor(np.array([np.nan, 1.0, 3.0, np.nan]), requires_grad=True)
+    y = ag.Tensor(np.array([1.0, np.nan, 3.0, np.nan]), requires_grad=True)
+    ag.maximum(x, y).backward(np.ones(4))
+    np.testing.assert_array_equal(x.grad, [1.0, 0.0, 1.0, 1.0])  # the tie goes to x
+    np.testing.assert_array_equal(y.grad, [0.0, 1.0, 0.0, 0.0])

@@ -20,7 +20,8 @@ def maximum(node, x, y):
 
 
 class Maximum:
-    """max(x, y) with the masks of the inputs that need a gradient; ties go to x."""
+    """max(x, y) with the masks of the inputs that need a gradient; ties go to x, and a NaN
+    wins (x's, when both are NaN), as in ``MaxNode``."""
 
     def __init__(self, needs):
         self.needs = needs
@@ -32,9 +33,10 @@ class Maximum:
             np.maximum(x, y, out=out[0])
             masks = iter(out[1:])
             if needs_x:
-                np.greater_equal(x, y, out=next(masks))
+                _first_wins(x, y, next(masks))
             if needs_y:
-                np.less(x, y, out=next(masks))
+                mask = next(masks)
+                np.logical_not(_first_wins(x, y, mask), out=mask)
 
         dtypes = [x.dtype] + [bool for needed in self.needs if needed]
         z, *masks = elementwise(passes, x, y, dtypes)
@@ -43,6 +45,14 @@ class Maximum:
 
     def backward(self, dz):
         return tuple(None if mask is None else _select(dz, mask) for mask in self.masks)
+
+
+def _first_wins(x, y, out):
+    """x >= y, or x is NaN, into ``out`` (``MaxNode``'s rule; kernels do not import nodes)."""
+    np.greater_equal(x, y, out=out)
+    if x.dtype.kind == "f" and (x.ndim or np.isnan(x)):  # a 0-d x (ReLU's 0): one test
+        np.logical_or(out, np.isnan(x), out=out)
+    return out
 
 
 def _select(dz, mask):
