@@ -81,7 +81,7 @@ class MaxNode(Node):
     PyTorch's relu does.
     """
     name, symbol = "max", "max"
-    rules = ("dx = [x >= y or x is NaN] * dz", "dy = [dx's test fails] * dz")
+    rules = ("dx = [x >= y] * dz", "dy = [x < y] * dz")  # and a NaN wins (docstring)
     saved = ("x_wins", "y_wins", "fast")
     promotes = "common"
     __slots__ = saved
