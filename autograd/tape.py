@@ -286,15 +286,24 @@ def _lift(inputs, node):
     a node that ``promotes`` gets every input in it.
     """
     promotes = node.promotes
-    first = inputs[0] if inputs else None
-    if isinstance(first, Tensor):  # all tensors of one dtype, the usual case: nothing to do
-        common = first.data.dtype
-        for value in inputs:
-            if not isinstance(value, Tensor) or value.data.dtype is not common:
+    common = numbers = None
+    for value in inputs:  # the usual cases first: tensors of one dtype, and Python numbers
+        if isinstance(value, Tensor):
+            if common is None:
+                common = value.data.dtype
+            elif value.data.dtype is not common:
                 break
+        elif type(value) in (int, float):
+            numbers = True
         else:
-            if promotes != "float" or common.kind == "f":
-                return inputs, None
+            break
+    else:
+        if common is not None and (common.kind == "f" or (not numbers and promotes != "float")):
+            if not numbers:
+                return inputs, None  # nothing to lift or cast
+            # a Python number never widens a float tensor: it takes the tensors' dtype
+            return tuple(value if isinstance(value, Tensor) else
+                         _constant(value, common, node.name) for value in inputs), None
     dtype = result_type(*inputs, floating=promotes == "float")
     inputs = tuple(value if isinstance(value, Tensor) else _constant(value, dtype, node.name)
                    for value in inputs)

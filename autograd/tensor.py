@@ -44,6 +44,8 @@ def as_array_like(value, like=None, where="Tensor"):
             raise dtype_error(value.dtype, where)
         return np.asarray(value)
     if like is not None and type(value) in (bool, int, float):
+        if like.kind == "f":
+            return np.asarray(value, dtype=like)
         return np.asarray(value).astype(like)  # a cast, as PyTorch's: uint8 * -1 wraps
     return _from_python(value, where)
 

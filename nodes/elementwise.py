@@ -97,8 +97,9 @@ class MaxNode(Node):
             x_wins = first_wins(x, y)
             if needs_x:
                 self.x_wins = x_wins
-            if needs_y:
-                self.y_wins = ~x_wins
+            if needs_y:  # ReLU's: x_wins is its own, so inverted in place
+                self.y_wins = (np.logical_not(x_wins, out=x_wins)
+                               if not needs_x and type(x_wins) is np.ndarray else ~x_wins)
         return np.maximum(x, y)
 
     def backwardPass(self, dz):
@@ -112,8 +113,9 @@ class MaxNode(Node):
 
 def first_wins(x, y, out=None):
     """Where max(x, y) takes x: x >= y, or x is NaN (a NaN wins the max, as np.maximum's)."""
+    x = np.asarray(x)
     wins = np.greater_equal(x, y, out=out)
-    if np.asarray(x).dtype.kind == "f" and (np.ndim(x) or np.isnan(x)):  # a 0-d x: one test
+    if x.dtype.kind == "f" and (x.ndim or x.item() != x.item()):  # a 0-d x (ReLU's 0): one test
         wins = np.logical_or(wins, np.isnan(x), out=out)
     return wins
 
