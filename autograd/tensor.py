@@ -338,6 +338,10 @@ class Tensor:
         # (a Python number never widens a float tensor); otherwise the exponent is an input.
         if isinstance(exponent, (int, float)) and self.data.dtype.kind == "f":
             return apply(nodes.PowerNode(exponent), self)
+        if type(exponent) is int and exponent < 0:  # PyTorch refuses it too
+            raise ValueError(f"pow: an integer tensor (dtype {self.data.dtype}) to the negative "
+                             f"integer power {exponent} is not an integer; make the base float "
+                             f"first: (x * 1.0) ** {exponent}")
         return apply(nodes.elementwise.TensorPowerNode(), self, exponent)
 
     def __rpow__(self, base):

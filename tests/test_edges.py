@@ -493,3 +493,17 @@ def test_relu_of_nan_passes_the_gradient_as_pytorch(size):
     theirs.sum().backward()
     np.testing.assert_array_equal(out.data, theirs.detach().numpy())
     np.testing.assert_array_equal(x.grad, t.grad.numpy())
+
+
+def test_an_integer_tensor_to_a_negative_number_power_is_refused_as_in_pytorch():
+    with pytest.raises(RuntimeError):
+        torch.tensor([2]) ** -1
+    with pytest.raises(ValueError, match=r"pow: an integer tensor \(dtype int64\) to the "
+                                         r"negative integer power -1 .*\(x \* 1\.0\) \*\* -1"):
+        ag.tensor([2]) ** -1
+    assert (ag.tensor([2]) * 1.0) ** -1 == 0.5
+    # a tensor exponent is PyTorch's integer power: 1 / x ** -y, truncated
+    exponent = np.array([-1, -2, -1], np.int64)
+    ours = ag.tensor(np.array([1, -1, 2])) ** ag.tensor(exponent)
+    theirs = torch.tensor([1, -1, 2]) ** torch.from_numpy(exponent)
+    assert ours.data.tolist() == theirs.tolist() == [1, 1, 0]
