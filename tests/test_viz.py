@@ -418,7 +418,7 @@ def snapshot(nodes, tensors):
         attributes = {k: (v, v.copy() if isinstance(v, np.ndarray) else None)
                       for k, v in vars(node).items()}
         state.append((node, attributes, node._inputs, node._released))
-    return state, [(t, t.data.copy(), t.grad) for t in tensors]
+    return state, [(t, t.data.copy(), t._grad) for t in tensors]  # _grad: every tensor, leaf or not
 
 
 def assert_unchanged(snap):
@@ -432,7 +432,7 @@ def assert_unchanged(snap):
         assert node._inputs is inputs and node._released == released
     for tensor, data, grad in tensors:
         np.testing.assert_array_equal(tensor.data, data)
-        assert tensor.grad is grad
+        assert tensor._grad is grad
 
 
 def test_drawing_does_not_change_the_graph():
