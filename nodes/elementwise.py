@@ -56,7 +56,7 @@ class DivisionNode(Node):
     overflows only where the gradient itself does. Integers are divided as float32.
     """
     name, symbol = "divide", "/"
-    rules = ("dx = dz / y", "dy = -dz * (z / y)")
+    rules = ("dx = dz / y", "dy = -(dz * z) / y")
     saved = ("y", "z")
     promotes = "float"
     __slots__ = saved
@@ -69,7 +69,7 @@ class DivisionNode(Node):
     def backwardPass(self, dz):
         needs_x, needs_y = getattr(self, "needs_input_grad", (True, True))
         return (dz / self.y if needs_x else None,
-                -dz * (self.z / self.y) if needs_y else None)
+                -(dz * self.z) / self.y if needs_y else None)  # the same rounding as dx where z = 1
 
 
 class MaxNode(Node):

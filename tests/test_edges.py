@@ -322,7 +322,7 @@ class _TorchDivide(torch.autograd.Function):
         if isinstance(x, torch.Tensor) and ctx.needs_input_grad[0]:
             dx = (dz / y).sum_to_size(x.shape).to(x.dtype)
         if isinstance(y, torch.Tensor) and ctx.needs_input_grad[1]:
-            dy = (-dz * (z / y)).sum_to_size(y.shape).to(y.dtype)
+            dy = (-(dz * z) / y).sum_to_size(y.shape).to(y.dtype)
         return dx, dy
 
 
@@ -473,12 +473,27 @@ def test_random_graphs_at_the_edges_match_pytorch(graph):
     rounding = ("float16" if "float16" in dtypes else
                 "float64" if dtypes == {"float64"} else "float32")
     _close(out.data, their_out.detach().numpy(), rounding, "value", signed_zero)
+    exact = None  # PyTorch's gradients from float64 copies of float32 leaves, if needed
     for position, (mine, yours) in enumerate(zip(our_leaves, their_leaves)):
         if yours.grad is None:
             assert mine._grad is None or not np.any(mine._grad), f"gradient of leaf {position}"
             continue
-        _close(mine.grad, yours.grad.numpy(), rounding,
-               f"gradient of leaf {position}", signed_zero)
+        what = f"gradient of leaf {position}"
+        try:
+            _close(mine.grad, yours.grad.numpy(), rounding, what, signed_zero)
+        except AssertionError:
+            # Where terms cancel (x / x: 1/x - x/x², each about 1e9), PyTorch's float32 sum
+            # keeps a rounding error that is large beside the exact 0; so a float32 graph
+            # may also match PyTorch's answer in float64, within float32's tolerance.
+            if rounding != "float32":
+                raise
+            if exact is None:
+                wider = [(kind, value.astype(np.float64) if kind != "python"
+                          and value.dtype == np.float32 else value) for kind, value in leaves]
+                exact = _run_graph("torch", wider, steps)
+            if exact is None or isinstance(exact, Exception):
+                raise
+            _close(mine.grad, exact[1][position].grad.numpy(), rounding, what, signed_zero)
 
 
 @pytest.mark.parametrize("size", [3, 200_000])  # the math, and the threaded kernel

@@ -57,11 +57,15 @@ def _first_wins(x, y, out):
 
 def _select(dz, mask):
     """dz where mask, else exactly 0, split between threads when large: a product with
-    the mask, unless an inf or NaN arrived (inf · 0 is NaN; see ``pool._route``)."""
-    if type(dz) is not np.ndarray or dz.shape != mask.shape or not all_finite(dz):
+    the mask, unless an inf or NaN arrived (inf · 0 is NaN; see ``pool._route``). Each
+    part checks its own rows right after the product, while they are in the cache: as a
+    pass of its own before the split, the check took 0.35 ms of ReLU's 0.6 here."""
+    if type(dz) is not np.ndarray or dz.shape != mask.shape:
         return np.where(mask, dz, 0)
 
     def part(dz, mask, out):
         np.multiply(dz, mask, out=out[0])
+        if not all_finite(dz):
+            out[0][...] = np.where(mask, dz, 0)
 
     return elementwise(part, dz, mask, [dz.dtype])[0]
