@@ -133,12 +133,18 @@ def bench_training(torch, sizes):
             raise RuntimeError(f"training step ({side}): the first losses differ (tapegrad "
                                f"{first[side]}, PyTorch {first['torch']}) although both start "
                                "from the same weights")
-    times = common.median_times(steps, sizes["train_repeats"], warmup=1, blocks=BLOCKS)
+    # Two alternations, not one of three: the reference step's large matrix products run on
+    # OpenBLAS's own two threads, which then busy-wait for about 0.1 s and slowed the fast
+    # step that followed them from about 9.7 to 13.6 ms (each block starts 50 ms after the last).
+    times = common.median_times({side: steps[side] for side in ("ours", "torch")},
+                                sizes["train_repeats"], warmup=1, blocks=BLOCKS)
+    reference = common.median_times({side: steps[side] for side in ("reference", "torch")},
+                                    max(2, sizes["train_repeats"] // 3), warmup=1, blocks=2)
     return [row("train_step", "3", f"CNN training step, batch {batch}", "ms",
                 times["ours"] * 1e3, times["torch"] * 1e3, STEP_TARGET, f"<= {STEP_TARGET}x",
                 "forward, cross-entropy, backward, SGD; fast kernels (the default)"),
             row("train_step_reference", "3", f"CNN training step, batch {batch}, reference "
-                "kernels", "ms", times["reference"] * 1e3, times["torch"] * 1e3,
+                "kernels", "ms", reference["reference"] * 1e3, reference["torch"] * 1e3,
                 note='autograd.kernels("reference"): the readable math, no target')]
 
 
