@@ -225,6 +225,42 @@ def _with_saved(holds, array, node, position):
     return holds + (_Saved(array, node, position),) if array.flags.writeable else holds
 
 
+def _with_kept(holds, array, node, position):
+    """``_with_saved``, for an input the node may read in backward: only if the node kept
+    it (``_keeps``). A conv keeps its columns, not x, and a max-pool its masks: checking
+    an input it never reads again would cost a checksum of it twice a step for nothing."""
+    if not array.flags.writeable or not _keeps(node, array):
+        return holds
+    return _with_saved(holds, array, node, position)
+
+
+def _keeps(node, array):
+    """Whether ``node`` holds ``array``, or memory it shares, in one of its saved
+    attributes, or inside an object (a fast kernel) held there, one level down; and, to
+    be safe, whenever it holds something else (a list, a dict) or lists no ``saved``."""
+    names = type(node).saved
+    if names is None:
+        return True
+    for name in names:
+        if _holds_array(getattr(node, name, None), array, 1):
+            return True
+    return False
+
+
+def _holds_array(value, array, depth):
+    if value is None or isinstance(value, (bool, int, float, str, np.generic, np.dtype)):
+        return False
+    if isinstance(value, np.ndarray):
+        return value is array or np.may_share_memory(value, array)
+    if isinstance(value, tuple) and all(isinstance(item, (int, np.integer)) for item in value):
+        return False  # a shape or a stride
+    if depth and hasattr(value, "__dict__") and not isinstance(value, type):
+        return any(_holds_array(item, array, depth - 1) for item in vars(value).values())
+    if depth and isinstance(value, (list, tuple)):
+        return any(_holds_array(item, array, depth - 1) for item in value)
+    return True  # something else: assume it may hold the array
+
+
 def _union(first, second):
     """The records of both inputs' graphs, each array once."""
     arrays = {id(saved.array) for saved in first}
@@ -512,9 +548,9 @@ def _apply(node, *inputs):
         saved = node.saved
         if saved is None or saved:
             if x._node is None:
-                holds = _with_saved(holds, xd, node, 0)
+                holds = _with_kept(holds, xd, node, 0)
             if y._node is None and (holds is None or holds[-1].array is not yd):
-                holds = _with_saved(holds, yd, node, 1)
+                holds = _with_kept(holds, yd, node, 1)
         if out.base is None and out is not xd and out is not yd:
             out.setflags(False)
         else:
@@ -529,7 +565,7 @@ def _apply(node, *inputs):
         if saved is None or saved:
             for position, tensor in enumerate(inputs):
                 if tensor._node is None:
-                    holds = _with_saved(holds, arrays[position], node, position)
+                    holds = _with_kept(holds, arrays[position], node, position)
         if out.base is None and not any([out is array for array in arrays]):
             out.setflags(False)
         else:

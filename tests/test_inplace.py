@@ -350,3 +350,43 @@ def test_constants_from_numbers_add_no_records_however_many():
     assert [s.array for s in y._holds] == [x.data]  # only x: each constant is private
     y.sum().backward()
     assert np.all(np.isfinite(x.grad))
+
+
+@pytest.mark.parametrize("kernels", ["fast", "reference"])
+def test_only_arrays_a_node_keeps_are_checked(kernels):
+    """A conv keeps its columns (or a padded copy), not x; a 2x2 max-pool keeps its masks:
+    editing such an input after the forward changes nothing backward reads, so backward
+    gives the graph's gradient and no checksum of x was paid. The filters are kept, so
+    editing them is still refused."""
+    from autograd import functional as F
+    rng = np.random.default_rng(0)
+    with ag.kernels(kernels):
+        x = ag.Tensor(rng.standard_normal((2, 3, 6, 6)), requires_grad=True)
+        w = ag.Tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)
+        out = F.max_pool2d(F.conv2d(x, w, padding=1), 2)
+        assert all(saved.array is not x.data for saved in out._holds)
+        expected = _gradients_of(lambda: F.max_pool2d(F.conv2d(x, w, padding=1), 2), x, w)
+        x.data[...] = 7.0  # not read again by the graph already built
+        out.sum().backward()
+        for got, want in zip((x.grad, w.grad), expected):
+            np.testing.assert_allclose(got, want)
+        pooled = F.max_pool2d(x, 2)
+        assert all(saved.array is not x.data for saved in pooled._holds or ())  # not x
+        again = F.conv2d(x, w, padding=1).sum()
+        w.data[0, 0, 0, 0] += 1.0
+        with pytest.raises(RuntimeError, match="changed in place"):
+            again.backward()
+
+
+def _gradients_of(build, *leaves):
+    copies = [ag.Tensor(leaf.data.copy(), requires_grad=True) for leaf in leaves]
+    originals = [leaf.data for leaf in leaves]
+    try:
+        for leaf, copy in zip(leaves, copies):
+            leaf.data = copy.data
+        build().sum().backward()
+        return [leaf.grad.copy() for leaf in leaves]
+    finally:
+        for leaf, original in zip(leaves, originals):
+            leaf.data = original
+            leaf.grad = None
