@@ -64,7 +64,8 @@ def _select(dz, mask):
         return np.where(mask, dz, 0)
 
     def part(dz, mask, out):
-        np.multiply(dz, mask, out=out[0])
+        with np.errstate(invalid="ignore"):  # inf · 0, replaced right below
+            np.multiply(dz, mask, out=out[0])
         if not all_finite(dz):
             out[0][...] = np.where(mask, dz, 0)
 
