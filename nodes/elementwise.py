@@ -130,6 +130,7 @@ class MinNode(Node):
     name, symbol = "min", "min"
     rules = ("dx = [x <= y] * dz", "dy = [x > y] * dz")
     saved = ("x_wins", "y_wins")
+    promotes = "common"
     __slots__ = saved
 
     def forwardPass(self, x, y):
@@ -321,6 +322,7 @@ class SinNode(Node):
     name, symbol = "sin", "sin"
     rules = ("dx = cos(x) * dz",)
     saved = ("x",)
+    promotes = "float"
     __slots__ = saved
 
     def forwardPass(self, x):
@@ -336,6 +338,7 @@ class CosNode(Node):
     name, symbol = "cos", "cos"
     rules = ("dx = -sin(x) * dz",)
     saved = ("x",)
+    promotes = "float"
     __slots__ = saved
 
     def forwardPass(self, x):

@@ -81,7 +81,10 @@ def test_result_type_is_torch_result_type_for_every_pair():
 UNARY = {"exp": (lambda x: x.exp(), torch.exp), "log": (lambda x: x.log(), torch.log),
          "sigmoid": (lambda x: x.sigmoid(), torch.sigmoid),
          "tanh": (lambda x: x.tanh(), torch.tanh), "neg": (lambda x: -x, torch.neg),
-         "relu": (lambda x: x.relu(), torch.relu)}
+         "relu": (lambda x: x.relu(), torch.relu), "sin": (lambda x: x.sin(), torch.sin),
+         "cos": (lambda x: x.cos(), torch.cos), "abs": (lambda x: x.abs(), torch.abs),
+         "min with 1.5": (lambda x: ag.minimum(x, 1.5),
+                          lambda x: torch.clamp(x, max=1.5))}
 
 
 @pytest.mark.parametrize("op", list(UNARY))
