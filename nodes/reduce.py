@@ -54,6 +54,7 @@ class MaxReduceNode(Node):
     name, symbol = "amax", "max"
     rules = ("dx = [x is the first maximum] * dz",)
     saved = ("x",)
+    extreme, find, what = np.max, np.argmax, "maximum"  # MinReduceNode: the same with min
 
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
@@ -61,29 +62,16 @@ class MaxReduceNode(Node):
     def forwardPass(self, x):
         x = np.asarray(x)
         self.axes = normalize_axes(self.name, self.axis, x.shape)
-        _not_empty(self.name, x, "maximum")
+        _not_empty(self.name, x, self.what)
         self.x = x
-        return np.max(x, axis=self.axes, keepdims=self.keepdims)
+        return type(self).extreme(x, axis=self.axes, keepdims=self.keepdims)
 
     def backwardPass(self, dz):
-        return (_to_first(self.x, self.axes, self.keepdims, dz, np.argmax),)
+        return (_to_first(self.x, self.axes, self.keepdims, dz, type(self).find),)
 
 
-class MinReduceNode(Node):
+class MinReduceNode(MaxReduceNode):
     """z = min of x over axis; on ties the first minimum (lowest index) takes the gradient."""
     name, symbol = "amin", "min"
     rules = ("dx = [x is the first minimum] * dz",)
-    saved = ("x",)
-
-    def __init__(self, axis=None, keepdims=False):
-        self.axis, self.keepdims = axis, keepdims
-
-    def forwardPass(self, x):
-        x = np.asarray(x)
-        self.axes = normalize_axes(self.name, self.axis, x.shape)
-        _not_empty(self.name, x, "minimum")
-        self.x = x
-        return np.min(x, axis=self.axes, keepdims=self.keepdims)
-
-    def backwardPass(self, dz):
-        return (_to_first(self.x, self.axes, self.keepdims, dz, np.argmin),)
+    extreme, find, what = np.min, np.argmin, "minimum"
