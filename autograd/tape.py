@@ -691,14 +691,16 @@ def _accumulate_leaf(tensor, grad):
         tensor._grad = tensor._grad + grad
 
 
-def backprop(root, grad=None, retain_graph=False):
+def backprop(root, grad=None, retain_graph=False, retain_grads=False):
     """Yield a ``Step`` per node, from the output back to the leaves.
 
     Gradients are added where a tensor feeds several nodes; a node runs once all its
     consumers (which all have larger sequence numbers) have sent their gradient. Leaf
     gradients accumulate into ``.grad``; an intermediate tensor keeps its gradient only
-    after ``retain_grad()``. Without ``retain_graph`` each node's saved arrays are
-    released as soon as its backwardPass has run.
+    after ``retain_grad()``, or, with ``retain_grads=True``, every tensor of the graph
+    does (for diagrams: training without it keeps no intermediate gradient alive).
+    Without ``retain_graph`` each node's saved arrays are released as soon as its
+    backwardPass has run.
 
     Before the first step, a graph that was released, or one an array of which a node
     saved was changed in place since, is refused with a RuntimeError naming the node.
@@ -712,6 +714,7 @@ def backprop(root, grad=None, retain_graph=False):
         if node._released:
             raise _released_error(node)
     _check_unchanged(root)
+    outputs = _outputs(root, nodes) if retain_grads else None
     pending = {id(root._node): upstream}
     anomaly = state.anomaly
     # The loop body runs once per node, so the checks that pass in the common case (a tuple
@@ -724,8 +727,8 @@ def backprop(root, grad=None, retain_graph=False):
                 node.release()
                 node._released = True
             continue
-        if node._retained is not None:
-            kept = node._retained()
+        if node._retained is not None or outputs is not None:
+            kept = node._retained() if outputs is None else outputs[id(node)]
             if kept is not None:
                 _accumulate_leaf(kept, upstream)
         grads = node.backwardPass(upstream)
@@ -763,6 +766,17 @@ def backprop(root, grad=None, retain_graph=False):
         yield _new_step(Step, (node, upstream, tuple(sent)))
 
 
-def backward(root, grad=None, retain_graph=False):
+def _outputs(root, nodes):
+    """id(node) -> the tensor it made, for ``retain_grads``: a node does not know its
+    output, its consumers (and the root) do."""
+    outputs = {id(root._node): root}
+    for node in nodes:
+        for tensor in node._inputs:
+            if tensor._node is not None:
+                outputs.setdefault(id(tensor._node), tensor)
+    return outputs
+
+
+def backward(root, grad=None, retain_graph=False, retain_grads=False):
     """Run backprop from ``root`` to the end (see ``backprop``)."""
-    collections.deque(backprop(root, grad, retain_graph), maxlen=0)  # exhausts it in C
+    collections.deque(backprop(root, grad, retain_graph, retain_grads), maxlen=0)  # in C

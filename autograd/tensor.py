@@ -207,7 +207,7 @@ class Tensor:
     @property
     def grad(self):
         """The gradient ``backward()`` left: on leaves that require grad, and on tensors after
-        ``retain_grad()``. Reading it on another tensor warns, as PyTorch does, since it is None."""
+        ``retain_grad()`` or ``backward(retain_grads=True)``. Reading it on another tensor warns, as PyTorch does, since it is None."""
         grad = self._grad  # (tapegrad's own views read ``_grad``: no warning for them)
         if grad is None and self._node is not None and not self._retains_grad():
             node = self._node
@@ -215,7 +215,8 @@ class Tensor:
                 f".grad of a tensor that is not a leaf (the output of {node.name} "
                 f"#{node._seq}) is None: backward() keeps gradients only in leaves (tensors "
                 "you made with requires_grad=True, and parameters). Call .retain_grad() on "
-                "this tensor before backward() to keep its gradient too.",
+                "this tensor before backward() to keep its gradient too, or call "
+                "backward(retain_grads=True) to keep every tensor's.",
                 UserWarning, stacklevel=2)
         return grad
 
@@ -287,15 +288,16 @@ class Tensor:
         if self._node is not None:
             self._node._retained = weakref.ref(self)
 
-    def backward(self, grad=None, retain_graph=False):
-        """Backpropagate from this tensor; see ``autograd.backprop``."""
+    def backward(self, grad=None, retain_graph=False, retain_grads=False):
+        """Backpropagate from this tensor; see ``autograd.backprop``. ``retain_grads=True``
+        keeps the gradient of every tensor of the graph in its ``.grad`` (for diagrams)."""
         if self.data.dtype.kind != "f":
             raise RuntimeError(
                 f"backward() on a tensor of dtype {self.data.dtype}: an integer or boolean "
                 "result (argmax, argmin, a comparison) has no gradient, since a small change "
                 "of the input leaves it the same or makes it jump; call backward() on a float "
                 "result, such as the loss")
-        backward(self, grad, retain_graph)
+        backward(self, grad, retain_graph, retain_grads)
 
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(")

@@ -1,5 +1,5 @@
 """Draw the digits CNN's computational graph: a forward pass on a few digits, the
-cross-entropy loss and one backward, so values and gradients both show. --data mnist
+cross-entropy loss and one backward, so values and every tensor's gradient show. --data mnist
 draws the MNIST CNN on real 28x28 MNIST digits (the ones shipped with tapegrad).
 
 Writes graph.svg in the current folder. An existing file is never overwritten silently:
@@ -67,7 +67,7 @@ def draw_model(model, images, labels, path, expand=True, format=None):
         p.grad = None
     try:
         loss = F.cross_entropy(model(images), labels)
-        loss.backward()
+        loss.backward(retain_grads=True)  # every tensor's gradient, not the leaves' alone
         diagram = draw(loss, expand=expand)
     finally:
         for p, grad in zip(parameters, earlier):  # leave the model's gradients as they were
