@@ -344,7 +344,8 @@ class Stepper:
         'backward: start', 'backward 3 of 4'), ``title`` (the counter and the node),
         ``text``, ``highlight`` (the node or tensor to emphasise: the output at the start of
         backprop), ``grads`` (``{tensor: gradient}`` known at that point, for the diagram)
-        and ``values`` (the tensors whose values are known: None for all). With
+        ``values`` (the tensors whose values are known: None for all) and ``step`` (the
+        ForwardStep or Step shown, None at the start of backprop). With
         ``forward=True`` the forward pass comes first, node by node, each value appearing
         when its node runs.
         """
@@ -358,20 +359,21 @@ class Stepper:
                 counter = f"forward {k} of {len(forward_steps)}"
                 frames.append({"counter": counter, "title": f"{counter}: {item.label}",
                                "text": item.explain(), "highlight": item.node, "grads": {},
-                               "values": _Prefix(known, leaves + k)})
+                               "values": _Prefix(known, leaves + k), "step": item})
         steps = self.all_steps()
         known = {self.output: self._initial}
         frames.append({"counter": "backward: start",
                        "title": f"backward: start at the output ({len(steps)} steps)",
                        "text": step_text.start_text(self._initial, self.output),
-                       "highlight": self.output, "grads": dict(known), "values": None})
+                       "highlight": self.output, "grads": dict(known), "values": None,
+                       "step": None})
         for step in steps:
             for tensor, grad in step._updates:
                 known[tensor] = grad
             counter = f"backward {step.index} of {len(steps)}"
             frames.append({"counter": counter, "title": f"{counter}: {step.label}",
                            "text": step.explain(), "highlight": step.node,
-                           "grads": dict(known), "values": None})
+                           "grads": dict(known), "values": None, "step": step})
         return frames
 
     # ------------------------------------------------------------ the views
