@@ -555,7 +555,7 @@ def test_html_page_is_self_contained_and_never_overwrites(tmp_path):
     assert [f["text"] for f in frames[1:]] == [s.explain() for s in stepper.all_steps()]
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", page)
     assert "http://" not in page.replace("http://www.w3.org/", "") and "https://" not in page
-    assert page.count("</script>") == 2  # the frames cannot end their element early
+    assert page.count("</script>") == 3  # frames, pictures, code: no JSON ends its element early
     assert all(f["svg"].startswith("<svg") for f in frames)
     with pytest.raises(FileExistsError, match="overwrite=True"):
         stepper.to_html(path)

@@ -8,6 +8,7 @@ in CI (the CI environment variable is set), where the browser must be installed.
 import importlib.util
 import os
 
+import numpy as np
 import pytest
 
 import autograd as ag
@@ -243,4 +244,142 @@ def test_the_widgets_diagram_fits_its_box_and_scrolls_to_the_current_node(browse
             }
         } }""", focus)
     assert inside(node, area)
+    page.close()
+
+
+# ---------------------------------------------------------------- tensors as pictures
+
+def frame_of(frames, node_type):
+    """The index of the backward frame of the (first) node of ``node_type``."""
+    return next(k for k, frame in enumerate(frames)
+                if type(frame["highlight"]).__name__ == node_type)
+
+
+def open_frame(browser, path, index):
+    page = browser.new_page(viewport=WINDOW)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(path.as_uri())
+    page.eval_on_selector("#slider", f"e => {{ e.value = '{index}'; "
+                                     "e.dispatchEvent(new Event('input')); }")
+    assert int(page.get_attribute("body", "data-frame")) == index
+    return page, errors
+
+
+def pictures(page, name, n=None):
+    """(n, c, natural width, natural height) of each picture of the block ``name``."""
+    return page.evaluate("""([name, n]) => Array.from(document.querySelectorAll(
+        `.tg-block[data-name="${name}"] .tg-pic`)).filter(p => n === null || +p.dataset.n === n)
+        .map(p => [+p.dataset.n, +p.dataset.c, p.firstChild.naturalWidth,
+                   p.firstChild.naturalHeight])""", [name, n])
+
+
+def point_at(page, name, n, c, i, j):
+    """Move the pointer to the centre of cell (i, j) of picture (n, c) of block ``name``."""
+    selector = f'.tg-block[data-name="{name}"] .tg-pic[data-n="{n}"][data-c="{c}"] img'
+    box = page.eval_on_selector(selector, "e => { const r = e.getBoundingClientRect(); "
+                                          "return [r.left, r.top, r.width, r.height]; }")
+    height, width = (int(page.get_attribute(f'.tg-block[data-name="{name}"]', key))
+                     for key in ("data-h", "data-w"))
+    page.mouse.move(box[0] + (j + 0.5) * box[2] / width, box[1] + (i + 0.5) * box[3] / height)
+
+
+def marks(page, name, n, c, kind="tg-src"):
+    """The cells (i, j) of picture (n, c) of block ``name`` marked with class ``kind``."""
+    return set(map(tuple, page.evaluate("""([name, n, c, kind]) => Array.from(
+        document.querySelectorAll(`.tg-block[data-name="${name}"] .tg-pic[data-n="${n}"]` +
+                                  `[data-c="${c}"] .tg-mark.${kind}`))
+        .map(m => [+m.dataset.i, +m.dataset.j])""", [name, n, c, kind])))
+
+
+def window_cells(node, i, j):
+    """The input cells (row, column) output (i, j) of a conv or pool node read, padding
+    included (outside the image), from the node's own geometry."""
+    (Sh, Sw), (Ph, Pw), (Fh, Fw) = node.strides, node.pads, node.kernel
+    Dh, Dw = getattr(node, "dilations", (1, 1))
+    return {(Sh * i + Dh * m - Ph, Sw * j + Dw * q - Pw) for m in range(Fh) for q in range(Fw)}
+
+
+def test_the_conv_step_shows_a_picture_per_filter_and_points_from_dz_to_its_window(
+        browser, cnn_page_path):
+    path, frames = cnn_page_path
+    index = frame_of(frames, "ConvolutionNode")
+    node = frames[index]["highlight"]
+    x, w = (t.data for t in node._inputs[:2])
+    filters = w.shape[0]
+    page, errors = open_frame(browser, path, index)
+    # each channel of the output and of the gradient that arrived: one picture per filter,
+    # for each of the 2 digits, drawn (decoded) at the feature map's size
+    for name in ("z", "dz"):
+        for n in range(2):
+            shown = pictures(page, name, n)
+            assert [c for _, c, _, _ in shown] == list(range(filters)), name
+            assert all((width, height) == (8, 8) for _, _, width, height in shown)
+    assert len(pictures(page, "x")) == 2 and len(pictures(page, "conv.weight")) == filters
+    assert [size[2:] for size in pictures(page, "conv.weight")] == [[3, 3]] * filters
+    assert len(pictures(page, "dconv.weight")) == filters  # the gradient sent to the filters
+    # dz[1, 5, 0, 7]: the 3x3 window of digit 1 around (0, 7), reaching into the padding
+    point_at(page, "dz", 1, 5, 0, 7)
+    expected = window_cells(node, 0, 7)
+    inside = {(r, s) for r, s in expected if 0 <= r < x.shape[2] and 0 <= s < x.shape[3]}
+    assert marks(page, "x", 1, 0) == expected
+    assert marks(page, "x", 1, 0, "tg-pad") == expected - inside and len(inside) == 4
+    assert marks(page, "x", 0, 0) == set()  # the other digit is not involved
+    lit = page.eval_on_selector_all('.tg-block[data-name="conv.weight"] .tg-lit',
+                                    "e => e.map(p => +p.dataset.n)")
+    assert lit == [5]  # the filter it came from, and no other
+    assert marks(page, "z", 1, 5, "tg-here") == {(0, 7)}  # the same element of z
+    readout = page.text_content(".tg-readout")
+    assert readout.startswith("dz[1, 5, 0, 7] = ") and "conv.weight[5]" in readout
+    page.mouse.move(5, 5)  # away: the marks go
+    assert marks(page, "x", 1, 0) == set()
+    assert errors == []
+    page.close()
+
+
+def test_a_max_pool_step_points_from_z_to_the_element_that_won(browser, cnn_page_path):
+    path, frames = cnn_page_path
+    index = frame_of(frames, "MaxPoolNode")
+    node = frames[index]["highlight"]
+    x = node._inputs[0].data
+    page, errors = open_frame(browser, path, index)
+    assert [c for _, c, _, _ in pictures(page, "z", 0)] == list(range(x.shape[1]))
+    for n, c, i, j in ((0, 3, 1, 2), (1, 15, 3, 0)):
+        point_at(page, "z", n, c, i, j)
+        window = window_cells(node, i, j)
+        cells = sorted(window)
+        values = [x[n, c, r, s] for r, s in cells]
+        won = cells[int(np.argmax(values))]  # the first max, in row-major order
+        assert marks(page, "x", n, c) | marks(page, "x", n, c, "tg-chosen") == window
+        assert marks(page, "x", n, c, "tg-chosen") == {won}
+        assert marks(page, "dx", n, c, "tg-chosen") == {won}  # where dz[n, c, i, j] went
+    assert errors == []
+    page.close()
+
+
+def test_pointing_follows_stride_padding_and_dilation(browser, tmp_path):
+    """A conv with stride 2, padding 2, dilation 2 and 2 groups: the marked cells are the
+    taps of the dilated window, in the channels of the filter's group only."""
+    from autograd import functional as F
+    rng = np.random.default_rng(3)
+    x = ag.tensor(rng.normal(size=(1, 4, 9, 9)), name="x")
+    w = ag.tensor(rng.normal(size=(6, 2, 3, 3)), requires_grad=True, name="w")
+    loss = F.conv2d(x, w, stride=2, padding=2, dilation=2, groups=2).sum()
+    stepper = Stepper(loss)
+    path = tmp_path / "dilated.html"
+    stepper.to_html(path, diagrams=False)
+    frames = stepper.frames()
+    index = frame_of(frames, "ConvolutionNode")
+    node = frames[index]["highlight"]
+    page, errors = open_frame(browser, path, index)
+    output = frames[index]["step"].out
+    point_at(page, "d" + output, 0, 4, 2, 0)  # filter 4 is in the second group: channels 2, 3
+    expected = window_cells(node, 2, 0)
+    assert expected == {(r, s) for r in (2, 4, 6) for s in (-2, 0, 2)}
+    for channel in range(4):
+        assert marks(page, "x", 0, channel) == (expected if channel >= 2 else set()), channel
+    lit = page.eval_on_selector_all('.tg-block[data-name="w"] .tg-lit',
+                                    "e => e.map(p => [+p.dataset.n, +p.dataset.c])")
+    assert sorted(lit) == [[4, 0], [4, 1]]
+    assert errors == []
     page.close()

@@ -5,7 +5,9 @@ SVG, and the style and controls from ``static/stepper.css``, ``static/fit.js`` a
 ``static/stepper.js`` (shipped as package data, read with ``importlib.resources`` and
 inlined). It needs no network, server or Jupyter. The diagram fills the window beside the
 text and is fitted to it by default; unticked, it shows at 100% and scrolls so that the
-current node (the output at the start of backprop) is in view.
+current node (the output at the start of backprop) is in view. Beside the step's text, its
+image-shaped tensors are drawn as pictures (``pictures.py``, ``static/pictures.js``), each
+picture once per page in a table the frames refer to.
 """
 
 import functools
@@ -14,6 +16,7 @@ import importlib.resources
 import json
 import os
 
+from .pictures import PictureTable, frame_html
 from .step_diagram import frame_svg
 
 
@@ -27,12 +30,14 @@ def write_page(stepper, path, overwrite, forward, interval, title, diagrams, ran
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"Stepper.to_html: {path} already exists; pass overwrite=True "
                               "to replace it, or choose another path")
-    records = []
+    records, table = [], PictureTable()
     for frame in stepper.frames(forward):
         svg, focus = frame_svg(stepper.output, frame, rankdir) if diagrams else ("", None)
+        pictures = frame_html(frame.get("step"), table)
         records.append({"counter": frame["counter"], "title": frame["title"],
-                        "text": frame["text"], "svg": svg, "focus": focus})
-    page = _page(records, title or "tapegrad: backprop step by step", interval)
+                        "text": frame["text"], "svg": svg, "focus": focus,
+                        "pictures": pictures})
+    page = _page(records, title or "tapegrad: backprop step by step", interval, table.entries)
     with open(path, "w" if overwrite else "x", encoding="utf-8") as handle:
         handle.write(page)
     return path
@@ -50,8 +55,9 @@ def _script_json(value):
             .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def _page(records, title, interval):
-    script = _static("fit.js") + _static("stepper.js").replace("INTERVAL", str(int(interval)))
+def _page(records, title, interval, pictures=()):
+    script = (_static("fit.js") + _static("pictures.js")
+              + _static("stepper.js").replace("INTERVAL", str(int(interval))))
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -59,7 +65,7 @@ def _page(records, title, interval):
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title>
 <style>
-{_static("stepper.css")}</style>
+{_static("stepper.css")}{_static("pictures.css")}</style>
 </head>
 <body data-frame="0">
 <header>
@@ -76,10 +82,12 @@ def _page(records, title, interval):
 </div>
 <div id="title"></div>
 </header>
-<div id="main"><div id="diagram"></div><pre id="text"></pre></div>
+<div id="main"><div id="diagram"></div>
+<div id="side"><pre id="text"></pre><div id="pictures"></div></div></div>
 <p class="help">Keys: &larr; &rarr; previous / next step, Home / End, space to play.
 Made by tapegrad's Stepper; this page needs no network.</p>
 <script id="frames" type="application/json">{_script_json(records)}</script>
+<script id="picture-table" type="application/json">{_script_json(list(pictures))}</script>
 <script>
 {script}</script>
 </body>

@@ -1,9 +1,10 @@
 // The controls of the stepper's page. autograd/viz/step_page.py inlines this file into
-// the page, after fit.js (tapegradPlace), and puts the time per step when playing, in ms,
+// the page, after fit.js (tapegradPlace) and pictures.js (tapegradPictures), and puts the time per step when playing, in ms,
 // for the placeholder below.
 (function () {
   "use strict";
   var frames = JSON.parse(document.getElementById("frames").textContent);
+  var pictures = JSON.parse(document.getElementById("picture-table").textContent);
   var interval = INTERVAL;
   var last = frames.length - 1;
   var current = 0, timer = null;
@@ -17,6 +18,9 @@
     $("title").textContent = frames[k].title;  // first: the box's size depends on them
     $("text").textContent = frames[k].text;
     $("counter").textContent = frames[k].counter;
+    $("pictures").innerHTML = frames[k].pictures || "";  // the step's tensors as pictures
+    document.body.classList.toggle("has-pictures", Boolean(frames[k].pictures));
+    tapegradPictures($("pictures").firstElementChild, pictures);
     $("diagram").innerHTML = frames[k].svg;
     place();
     prev.disabled = k === 0;

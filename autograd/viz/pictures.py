@@ -1,0 +1,308 @@
+"""Tensors shaped like images, drawn as small heatmaps: for the step-through and ``draw``.
+
+A tensor (N, C, H, W) (or (C, H, W), one image) with H and W at most ``MAX_SIDE`` is shown
+as a grid of pictures, one per image and channel (a conv's filters (K, C, Fh, Fw): one per
+filter and channel). Every picture of a tensor shares one colour scale centred on 0:
+white is 0, red positive, blue negative, full colour at the largest |value| of the whole
+tensor (its range is printed beside the pictures). Only the first few images and channels
+are drawn (``Caps``); the page says so.
+
+The pictures are PNG files written here with zlib and struct (no imaging library), sent
+inline as data: URIs, so a page or an SVG still needs no network.
+
+On a conv or pooling node the page and the widget also know the node's geometry
+(``geometry``): ``static/pictures.js`` then marks, for the element of z or dz under the
+pointer, the input window it came from and the filter (for max pooling, the element that
+won the window).
+"""
+
+import base64
+import html
+import json
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+import nodes
+from nodes.geometry import windows
+
+from .numbers import number
+
+MAX_SIDE = 64              # larger images are not drawn: a picture would not fit its place
+NEUTRAL = (255, 255, 255)  # the colour of 0
+POSITIVE = (178, 24, 43)   # the colour of +scale (red)
+NEGATIVE = (33, 102, 172)  # the colour of -scale (blue)
+NAN_COLOR = (0, 170, 0)    # NaN: a colour of neither sign
+PICTURE_PX = 36            # a picture's side on the page, about (whole pixels per cell)
+
+
+@dataclass(frozen=True)
+class Caps:
+    """How much of a tensor is drawn: images of a batch, channels of each, filters (a
+    conv's weight is (K, C, Fh, Fw)) and channels of each filter."""
+    images: int = 2
+    channels: int = 32
+    filters: int = 32
+    filter_channels: int = 4
+
+
+PAGE_CAPS = Caps()
+
+
+# ---------------------------------------------------------------- colours and PNG
+
+def color_scale(array):
+    """The colour scale of a tensor: the largest |value| of its finite values (1.0 when
+    they are all 0 or there are none), so that 0 is white and +-scale full colour."""
+    array = np.asarray(array, dtype=np.float64)
+    finite = array[np.isfinite(array)]
+    scale = float(np.abs(finite).max()) if finite.size else 0.0
+    return scale if scale > 0 else 1.0
+
+
+def heatmap_rgb(array, scale):
+    """An (H, W) array as (H, W, 3) uint8 colours: white at 0, towards red for positive
+    values and blue for negative ones, full colour at |value| >= ``scale``; NaN green."""
+    array = np.asarray(array, dtype=np.float64)
+    if array.ndim != 2:
+        raise ValueError(f"heatmap_rgb: expected a 2-D array (one picture), got shape "
+                         f"{array.shape}")
+    if not scale > 0:
+        raise ValueError(f"heatmap_rgb: the colour scale must be positive, got {scale!r}")
+    with np.errstate(invalid="ignore"):
+        strength = np.clip(np.abs(array) / scale, 0.0, 1.0)[..., None]  # inf: full colour
+    neutral = np.array(NEUTRAL, dtype=np.float64)
+    end = np.where((array < 0)[..., None], np.array(NEGATIVE, float), np.array(POSITIVE, float))
+    rgb = np.rint(neutral + strength * (end - neutral))
+    rgb[np.isnan(array)] = NAN_COLOR
+    return rgb.astype(np.uint8)
+
+
+def png_bytes(rgb, upscale=1):
+    """(H, W, 3) uint8 colours as a PNG file (8-bit RGB, no interlace); each cell
+    ``upscale`` x ``upscale`` pixels when asked (for viewers that smooth small images)."""
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"png_bytes: expected (H, W, 3) uint8 colours, got {rgb.shape} "
+                         f"{rgb.dtype}")
+    if upscale > 1:
+        rgb = rgb.repeat(upscale, axis=0).repeat(upscale, axis=1)
+    height, width = rgb.shape[:2]
+    rows = np.concatenate([np.zeros((height, 1), np.uint8), rgb.reshape(height, -1)], axis=1)
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, RGB
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 9)) + chunk(b"IEND", b""))
+
+
+def data_uri(png):
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def cell_px(height, width):
+    """Pixels per cell on the page: a picture about ``PICTURE_PX`` across, at least 2 per cell."""
+    return int(min(16, max(2, round(PICTURE_PX / max(height, width)))))
+
+
+# ---------------------------------------------------------------- which tensors, how much
+
+def image_shaped(shape):
+    """True for (N, C, H, W) or (C, H, W) with H, W at most MAX_SIDE and 4 cells or more."""
+    if len(shape) not in (3, 4) or 0 in shape:
+        return False
+    height, width = shape[-2:]
+    return height <= MAX_SIDE and width <= MAX_SIDE and height * width >= 4
+
+
+class Grid:
+    """The part of a tensor that is drawn, and its colour scale.
+
+    ``array`` (N, C, H, W), or (C, H, W) as one image; ``filters=True`` for a conv's weight
+    (K, C, Fh, Fw). ``pictures()`` yields (n, c, the (H, W) array); ``note`` says what was
+    left out ('' when all is drawn).
+    """
+
+    def __init__(self, array, filters=False, caps=PAGE_CAPS):
+        array = np.asarray(array)
+        self.shape = array.shape
+        if array.ndim == 3:
+            array = array[None]
+        self.array, self.filters = array, filters
+        self.scale = color_scale(array)
+        finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array
+        self.low = float(finite.min()) if finite.size else float("nan")
+        self.high = float(finite.max()) if finite.size else float("nan")
+        self.has_nan = array.dtype.kind == "f" and bool(np.isnan(array).any())
+        many, channels = ((caps.filters, caps.filter_channels) if filters
+                          else (caps.images, caps.channels))
+        self.count, self.channels = min(array.shape[0], many), min(array.shape[1], channels)
+        what = "filters" if filters else "images"
+        left_out = []
+        if self.count < array.shape[0]:
+            left_out.append(f"the first {self.count} of {array.shape[0]} {what}")
+        if self.channels < array.shape[1]:
+            left_out.append(f"the first {self.channels} of {array.shape[1]} channels")
+        self.note = (" and ".join(left_out) + " shown") if left_out else ""
+
+    def pictures(self):
+        for n in range(self.count):
+            for c in range(self.channels):
+                yield n, c, self.array[n, c]
+
+    def range_text(self):
+        """'white 0, red up to 1.29, blue down to -1.29 (min -1.39, max 1.29)'"""
+        scale = number(self.scale, 3)
+        text = f"min {number(self.low, 3)}, max {number(self.high, 3)}; ±{scale} full colour"
+        return text + ("; NaN green" if self.has_nan else "")
+
+
+# ---------------------------------------------------------------- conv and pooling geometry
+
+def geometry(node, inputs):
+    """What the page needs to map an output element to its input window, as a dict (None
+    for other nodes and for 1-D ones): the kind, kernel, stride, padding, dilation,
+    groups and channels; for max pooling also which element of each window won, for the
+    images and channels drawn (``winners["n,c"]``: per output element, its offset m·Fw + n)."""
+    if getattr(node, "spatial", None) != 2:
+        return None
+    if isinstance(node, nodes.ConvolutionNode):
+        x, w = inputs[0], inputs[1]
+        return {"kind": "conv", "kernel": list(node.kernel), "stride": list(node.strides),
+                "pad": list(node.pads), "dilation": list(node.dilations),
+                "groups": node.groups, "channels": int(x.shape[1]), "filters": int(w.shape[0])}
+    if isinstance(node, (nodes.MaxPoolNode, nodes.AvgPoolNode)):
+        kind = "maxpool" if isinstance(node, nodes.MaxPoolNode) else "avgpool"
+        found = {"kind": kind, "kernel": list(node.kernel), "stride": list(node.strides),
+                 "pad": list(node.pads), "dilation": [1, 1], "groups": 1,
+                 "channels": int(inputs[0].shape[1])}
+        if kind == "maxpool":
+            found["winners"] = _winners(node, np.asarray(inputs[0]))
+        return found
+    return None
+
+
+def _winners(node, x, caps=PAGE_CAPS):
+    """The first maximum of each window (NaN wins, as in MaxPoolNode), for the images and
+    channels the page draws: {"n,c": [offset m·Fw + n of each output element, row-major]}."""
+    x = x[:caps.images, :caps.channels].astype(np.float64)
+    (Ph, Pw), (Eh, Ew) = node.pads, node.overhang
+    sizes = node.out_shape[2:]
+    spread = ((0, 0), (0, 0), (Ph, Ph + Eh), (Pw, Pw + Ew))
+    flat = windows(np.pad(x, spread, constant_values=-np.inf), node.kernel, node.strides, sizes)
+    won = flat.reshape(flat.shape[:4] + (-1,)).argmax(axis=-1)
+    is_pad = np.pad(np.zeros(x.shape[2:], bool), spread[2:], constant_values=True)[None, None]
+    is_pad = windows(is_pad, node.kernel, node.strides, sizes).reshape(sizes + (-1,))
+    rows, cols = np.arange(sizes[0])[:, None], np.arange(sizes[1])
+    first_input = is_pad.argmin(axis=-1)  # a window of -inf inputs: its first input, not a pad
+    won = np.where(is_pad[rows, cols, won], first_input, won)
+    return {f"{n},{c}": won[n, c].ravel().tolist() for n in range(won.shape[0])
+            for c in range(won.shape[1])}
+
+
+# ---------------------------------------------------------------- a frame's pictures
+
+ROLES = {"conv": ("in", "filter"), "maxpool": ("in",), "avgpool": ("in",)}
+
+
+def frame_blocks(item):
+    """The tensors of one step worth drawing, as (name, what, array, role) in order: the
+    node's inputs and its output (values); on a backward step also the gradient that arrived
+    and the ones sent. ``role`` is "in", "filter" or "out" on a conv or pooling node (what
+    the pointer maps between), else None. ``item`` is a Step or a ForwardStep."""
+    node, backward = item.node, hasattr(item, "upstream")
+    roles = ()
+    if isinstance(node, nodes.ConvolutionNode):
+        roles = ROLES["conv"]
+    elif isinstance(node, (nodes.MaxPoolNode, nodes.AvgPoolNode)):
+        roles = ROLES["maxpool"]
+    out_role = "out" if roles else None
+    blocks = []
+    for k, (tensor, name) in enumerate(zip(item.inputs, item.names)):
+        role = roles[k] if k < len(roles) else None
+        blocks.append((name, "value", tensor.data, role))
+    blocks.append((item.out, "value", item.output.data, out_role))
+    if backward:
+        blocks.append(("d" + item.out, "gradient that arrived", item.upstream, out_role))
+        for k, (grad, name) in enumerate(zip(item.grads, item.names)):
+            if grad is not None:
+                role = roles[k] if k < len(roles) else None
+                blocks.append(("d" + name, "gradient sent", grad, role))
+    return [b for b in blocks if b[2] is not None and image_shaped(np.shape(b[2]))]
+
+
+class PictureTable:
+    """Pictures shared by the frames of one page: the same array (a tensor's value on every
+    frame, a gradient sent then arriving) is stored once. ``entries`` is a list of
+    {"png": data URI, "values": [...]}; the HTML refers to them by index (``data-pic``)."""
+
+    def __init__(self):
+        self.entries, self._index = [], {}
+
+    def add(self, picture, scale):
+        picture = np.asarray(picture)
+        key = (picture.shape, str(picture.dtype), scale, picture.tobytes())
+        if key not in self._index:
+            values = [None if not np.isfinite(v) else float(number(v, 4))
+                      for v in picture.astype(np.float64).ravel()]
+            self._index[key] = len(self.entries)
+            self.entries.append({"png": data_uri(png_bytes(heatmap_rgb(picture, scale))),
+                                 "values": values})
+        return self._index[key]
+
+
+def frame_html(item, table, inline=False):
+    """The pictures of one step as HTML ('' when it has none): a block per tensor, its name,
+    what it is, its shape and colour range, a row of channel pictures per image (or the
+    filters in one row). Pictures refer to ``table`` by ``data-pic``; with ``inline`` their
+    src is set here too (a view without the page's script still shows them)."""
+    if item is None:
+        return ""
+    blocks, backward = frame_blocks(item), hasattr(item, "upstream")
+    if not blocks:
+        return ""
+    found = geometry(item.node, [t.data for t in item.inputs])
+    out = item.out
+    target = f"{out} or d{out}" if backward else out
+    hint = (f"Point at a cell of {target}: the cells it came from are marked." if found
+            else "Point at a cell to read its value.")
+    parts = [f'<div class="tg-readout">{html.escape(hint)}</div>']
+    for name, what, array, role in blocks:
+        grid = Grid(array, filters=role == "filter")
+        height, width = grid.array.shape[2:]
+        cell = cell_px(height, width)
+        head = (f'<div class="tg-head"><b>{html.escape(name)}</b> {html.escape(what)} '
+                f'{html.escape(str(tuple(grid.shape)))} <span class="tg-bar"></span> '
+                f'<span class="tg-range">{html.escape(grid.range_text())}</span>'
+                + (f' <span class="tg-note">{html.escape(grid.note)}</span>' if grid.note else "")
+                + "</div>")
+        rows = []
+        for n, c, picture in grid.pictures():
+            if c == 0 and (n == 0 or not grid.filters):  # a row per image; the filters in one
+                label = "filters" if grid.filters else f"image {n}"
+                rows.append(f'<div class="tg-row"><div class="tg-label">{label}</div>'
+                            '<div class="tg-cells">')
+            if grid.filters and c == 0:
+                rows.append(f'<span class="tg-filter" title="filter {n}">')
+            index = table.add(picture, grid.scale)
+            src = f' src="{table.entries[index]["png"]}"' if inline else ""
+            title = f"{name}[{n}, {c}]" if len(grid.shape) == 4 else f"{name}[{c}]"
+            rows.append(f'<span class="tg-pic" data-n="{n}" data-c="{c}" '
+                        f'title="{html.escape(title)}"><img data-pic="{index}"{src} '
+                        f'width="{width * cell}" height="{height * cell}" alt=""></span>')
+            if grid.filters and c == grid.channels - 1:
+                rows.append("</span>")
+            if c == grid.channels - 1 and (not grid.filters or n == grid.count - 1):
+                rows.append("</div></div>")
+        parts.append(f'<div class="tg-block" data-name="{html.escape(name)}" '
+                     f'data-role="{role or ""}" data-h="{height}" data-w="{width}" '
+                     f'data-grad="{int(what != "value")}" '
+                     f'data-dims="{len(grid.shape)}">{head}{"".join(rows)}</div>')
+    geometry_json = html.escape(json.dumps(found)) if found is not None else ""
+    return (f'<div class="tg-pics" data-geometry="{geometry_json}">' + "".join(parts)
+            + "</div>")
