@@ -118,8 +118,11 @@ function tapegradPictures(root, table) {
     var picture = img.parentNode, block = picture.closest(".tg-block");
     var height = +block.getAttribute("data-h"), width = +block.getAttribute("data-w");
     var r = img.getBoundingClientRect();
-    var i = Math.min(height - 1, Math.max(0, Math.floor((event.clientY - r.top) / r.height * height)));
-    var j = Math.min(width - 1, Math.max(0, Math.floor((event.clientX - r.left) / r.width * width)));
+    var cell = function (offset, extent, count) {
+      return Math.min(count - 1, Math.max(0, Math.floor(offset / extent * count)));
+    };
+    var i = cell(event.clientY - r.top, r.height, height);
+    var j = cell(event.clientX - r.left, r.width, width);
     var n = +picture.getAttribute("data-n"), c = +picture.getAttribute("data-c");
     var key = block.getAttribute("data-name") + [n, c, i, j].join(",");
     if (key === last) { return; }
