@@ -1,4 +1,4 @@
-"""Keep freed array memory in the process instead of handing it back to the kernel.
+"""Opt-in: keep freed array memory in the process instead of handing it back to the kernel.
 
 A training step allocates and frees the same large arrays every time: im2col columns,
 layer outputs, gradients, masks. With its default settings, glibc's ``malloc`` serves
@@ -8,14 +8,19 @@ On this project's 2-core VM that is 6,000-7,500 page faults a step of the benchm
 CIFAR-shaped CNN, and a third to a half of its time in a fresh process
 (``python -m benchmarks.settings``).
 
-``tune()`` raises glibc's mmap threshold and trim threshold, so such arrays come from
-the heap and freed ones are reused by the next step. It runs once, on ``import
-autograd``. Peak memory does not grow (memory is reused, not added), but up to
+The fast kernels avoid that themselves now, without touching malloc: they reuse their
+own memory from step to step (``nodes/kernels/memory.py``), and a step of that CNN makes
+no page faults with malloc's defaults. So the malloc setting below, which acts on the
+whole process, code that is not tapegrad's included, is no longer made unless asked for.
+
+``tune()`` raises glibc's mmap threshold and trim threshold, so large arrays come from
+the heap and freed ones are reused. ``import autograd`` runs it when
+``TAPEGRAD_ALLOCATOR=tuned`` is set (it may help a program whose own large NumPy arrays
+come and go); the default, ``system``, keeps malloc's settings. Up to
 ``TRIM_THRESHOLD`` of freed memory may stay with the process after a run.
 
-It changes nothing when:
+Even when asked for, it changes nothing when:
 - the C library is not glibc (macOS, Windows, musl);
-- ``TAPEGRAD_ALLOCATOR=system`` is set (keep malloc's defaults);
 - the user set ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` (theirs win).
 """
 
@@ -33,7 +38,7 @@ SETTINGS = {}
 def tune(environ=None):
     """Apply the settings described above; return what was set (also kept in SETTINGS)."""
     environ = os.environ if environ is None else environ
-    choice = environ.get("TAPEGRAD_ALLOCATOR", "tuned").strip().lower() or "tuned"
+    choice = environ.get("TAPEGRAD_ALLOCATOR", "system").strip().lower() or "system"
     if choice not in ("tuned", "system"):
         raise ValueError(f"TAPEGRAD_ALLOCATOR must be 'tuned' or 'system', got {choice!r}")
     if choice == "system" or not _glibc():

@@ -21,6 +21,7 @@ from collections import namedtuple
 import numpy as np
 
 from nodes.base import AxisError, Node
+from nodes.kernels.memory import owns as _kernel_memory
 
 from .tensor import REAL_KINDS, Tensor, as_array_like, dtype_error, result_type
 
@@ -279,9 +280,14 @@ def _shared_output(out, node, arrays, holds):
     base = out.base
     if not isinstance(base, np.ndarray):
         return holds  # no base, or memory NumPy does not own (bytes, mmap)
+    # A block of the kernels' memory (nodes/kernels/memory.py) is shared by no one: what
+    # can change is the input array the output views, if it is writable, not the block.
+    kernel_memory = _kernel_memory(base)
     for position, array in enumerate(arrays):
         if base is array or base is array.base:
-            return _with_saved(holds, base, node, position)
+            return _with_saved(holds, array if kernel_memory else base, node, position)
+    if kernel_memory:
+        return holds  # a new output made in the kernels' memory
     return _with_saved(holds, base, node, None)
 
 

@@ -5,10 +5,11 @@ its own.
     .venv/bin/python -m benchmarks.settings            three rounds (about a minute)
     .venv/bin/python -m benchmarks.settings --quick    tiny sizes: checks it runs
 
-Settings: as shipped (fast kernels, glibc's malloc tuned by autograd/allocator.py, the
+Settings: as shipped (fast kernels reusing their memory, malloc's own settings, the
 batch split over one thread per CPU); the reference kernels, each primitive's readable
-math (TAPEGRAD_KERNELS=reference); no splitting (TAPEGRAD_NUM_THREADS=1); glibc's own
-malloc settings (TAPEGRAD_ALLOCATOR=system), which says whether the tuning still pays.
+math (TAPEGRAD_KERNELS=reference); no splitting (TAPEGRAD_NUM_THREADS=1); every array
+left to malloc (TAPEGRAD_KERNEL_MEMORY=0), which says whether the reuse still pays; and
+the opt-in malloc tuning (TAPEGRAD_ALLOCATOR=tuned).
 Every process starts without thread or malloc variables, as a user's does; the kinds
 of process alternate, round after round. Prints per setting the median over rounds of
 each process's median step (and their range), its ratio to PyTorch's, and the page
@@ -28,7 +29,8 @@ SETTINGS = [
     ("as shipped", {}),
     ("TAPEGRAD_KERNELS=reference", {"TAPEGRAD_KERNELS": "reference"}),
     ("TAPEGRAD_NUM_THREADS=1 (no splitting)", {"TAPEGRAD_NUM_THREADS": "1"}),
-    ("TAPEGRAD_ALLOCATOR=system", {"TAPEGRAD_ALLOCATOR": "system"}),
+    ("TAPEGRAD_KERNEL_MEMORY=0 (no reuse)", {"TAPEGRAD_KERNEL_MEMORY": "0"}),
+    ("TAPEGRAD_ALLOCATOR=tuned (opt-in)", {"TAPEGRAD_ALLOCATOR": "tuned"}),
 ]
 PYTORCH = "PyTorch (a process of its own)"
 

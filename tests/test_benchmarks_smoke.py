@@ -274,6 +274,6 @@ def test_settings_benchmark_runs_at_tiny_sizes():
                              capture_output=True, text=True, timeout=600)
     assert process.returncode == 0, process.stderr[-3000:]
     for label in ("as shipped", "TAPEGRAD_KERNELS=reference", "TAPEGRAD_NUM_THREADS=1",
-                  "TAPEGRAD_ALLOCATOR=system", "PyTorch"):
+                  "TAPEGRAD_KERNEL_MEMORY=0", "TAPEGRAD_ALLOCATOR=tuned", "PyTorch"):
         assert any(line.startswith(label) and "x PyTorch" in line
                    for line in process.stdout.splitlines()), (label, process.stdout)

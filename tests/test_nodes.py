@@ -155,11 +155,11 @@ def test_small_or_mixed_elementwise_inputs_are_not_split(monkeypatch):
     from nodes.kernels import threads as parallel
     monkeypatch.setattr(parallel, "LARGE", 8)
     ints, floats = np.arange(24).reshape(4, 6), np.ones((4, 6), np.float32)
-    assert not parallel.is_large(ints, ints)                    # not floating
-    assert not parallel.is_large(floats, floats.astype(np.float64))  # two dtypes
-    assert not parallel.is_large(floats, 1.0)                   # not an array
-    assert not parallel.is_large(floats[:1, :1], floats[:1, :1])  # small
-    assert parallel.is_large(floats, np.zeros((), np.float32))
+    assert not parallel.is_large(ints, ints, 8)                    # not floating
+    assert not parallel.is_large(floats, floats.astype(np.float64), 8)  # two dtypes
+    assert not parallel.is_large(floats, 1.0, 8)                   # not an array
+    assert not parallel.is_large(floats[:1, :1], floats[:1, :1], 8)  # small
+    assert parallel.is_large(floats, np.zeros((), np.float32), 8)
     assert nodes.AdditionNode().forwardPass(2, 3) == 5
 
 

@@ -16,6 +16,7 @@ same numbers faster, and the tests compare the two on a grid of shapes
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from . import memory
 from .threads import over_batch
 
 
@@ -92,7 +93,7 @@ def _convolve(x, w, bias, sizes, stride, padding):
     columns = _Columns(x.shape, x.dtype, w.shape[2:], sizes, stride, padding, bias is not None)
     store = columns.new_store(x)
     weights = columns.weights(w, bias)
-    out = np.empty((N, K) + tuple(sizes), dtype=x.dtype)
+    out = memory.empty((N, K) + tuple(sizes), x.dtype)
 
     def forward_part(start, stop):
         columns.pad(x, start, stop)
@@ -204,7 +205,7 @@ class _Columns:
         if not self.copies:
             self.attach(np.ascontiguousarray(x).reshape(-1))
             return self.store
-        store = np.empty(self.N * self.C * self.L + 2 * self.d, dtype=self.dtype)
+        store = memory.empty((self.N * self.C * self.L + 2 * self.d,), self.dtype)
         store[:self.d] = 0  # read only into entries _clear_wraps sets to zero
         store[store.size - self.d:] = 0
         self.attach(store)
@@ -249,7 +250,7 @@ class _Columns:
         """Zeros for ``scatter`` to add the input's gradient to: shaped as the padded input,
         or as x when the columns are read from x itself."""
         shape = (self.N, self.C, self.H, self.W) if self.direct else self.padded.shape
-        return np.zeros(shape, dtype=self.dtype)
+        return memory.zeros(shape, self.dtype)
 
     def unpad(self, dpadded):
         """The input's part (N, C, H, W) of ``gradient_store``."""
@@ -283,7 +284,7 @@ class _Columns:
         shape = (min(self.block, count), self.copied_rows, self.width)
         # read from x itself, the columns keep the padding rows' zeros from here on, and
         # what ``fill`` leaves out is a zero or a number of an earlier block, never garbage
-        block = (np.zeros if self.direct else np.empty)(shape, dtype=self.dtype)
+        block = (memory.zeros if self.direct else memory.empty)(shape, self.dtype)
         if self.has_bias:
             block[:, -1] = 1
         return block
@@ -343,8 +344,8 @@ class _Columns:
         """Room for ``product``'s partial sums and unused columns, if it needs any."""
         if not (self.split or self.cropped):
             return None
-        return np.empty((2 if self.split and self.cropped else 1, min(self.block, count), K,
-                         self.M), dtype=self.dtype)
+        return memory.empty((2 if self.split and self.cropped else 1, min(self.block, count), K,
+                             self.M), self.dtype)
 
     def product(self, weights, bias, cols, out, scratch):
         """out (B, K, Ho, Wo) = the filters (``weights``) times the columns ``cols`` of a
@@ -397,7 +398,7 @@ class _Columns:
         """Room for ``spread`` (zero where no pixel is, which it never writes)."""
         if not self.cropped:
             return None
-        return np.zeros((min(self.block, count), K, self.Ho, self.Wq), dtype=self.dtype)
+        return memory.zeros((min(self.block, count), K, self.Ho, self.Wq), self.dtype)
 
     def spread(self, buffer, dz):
         """dz (B, K, Ho, Wo) laid out as the columns: (B, K, M), zero where no pixel is."""
@@ -413,8 +414,8 @@ class _Columns:
         if not self.by_rows:
             return None
         rows, block = self.copied_rows - self.has_bias, min(self.block, count)
-        return (np.zeros((block, rows, self.L), dtype=self.dtype),
-                np.empty((block, rows, self.M if self.split else 0), dtype=self.dtype))
+        return (memory.zeros((block, rows, self.L), self.dtype),
+                memory.empty((block, rows, self.M if self.split else 0), self.dtype))
 
     def scatter(self, dpadded, weights_t, dz_cols, buffers):
         """col2im: dcols = weights_t @ dz_cols, each row added back where ``fill`` read it."""

@@ -7,14 +7,16 @@ on one thread and 0.55 ms on two. ``MaxNode`` in ``nodes/elementwise.py`` holds 
 
 import numpy as np
 
+from . import memory
 from .pool import all_finite
 from .threads import elementwise, is_large
 
 
 def maximum(node, x, y):
     """The kernel for ``MaxNode`` when x and y are arrays of one float dtype, one of them
-    large (``threads.LARGE``); None otherwise."""
-    if type(x) is not np.ndarray or not is_large(x, y):
+    large enough for the kernels' memory (``memory.MIN_BYTES``); None otherwise. Split
+    between threads from ``threads.LARGE`` elements."""
+    if type(x) is not np.ndarray or not is_large(x, y, memory.MIN_BYTES):
         return None
     return Maximum(getattr(node, "needs_input_grad", (True, True)))
 

@@ -10,6 +10,7 @@ no copy of the windows is made and no Python loop runs over examples or pixels.
 
 import numpy as np
 
+from . import memory
 from .threads import over_batch
 
 
@@ -24,7 +25,7 @@ class MaxPool:
         if self._halves():
             return self._forward_halves(x)
         Ho, Wo = self.sizes
-        z = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
+        z = memory.empty(x.shape[:2] + (Ho, Wo), x.dtype)
 
         def part(start, stop):
             rows = slice(start, stop)
@@ -94,7 +95,7 @@ class MaxPool:
         disjoint = all(s >= f for s, f in zip(stride, kernel))
         tiled = all(s == f and n * s == size
                     for s, f, n, size in zip(stride, kernel, sizes, shape[2:]))
-        return (np.empty if tiled else np.zeros)(shape, dtype=dtype), disjoint
+        return (memory.empty if tiled else memory.zeros)(shape, dtype), disjoint
 
     def _halves(self):
         """Whether the windows are 2x2, 1x2 or 2x1 at their own stride (``_forward_halves``)."""
@@ -113,10 +114,10 @@ class MaxPool:
         N, C, _, _ = x.shape
         (Fh, Fw), (Ho, Wo) = self.kernel, self.sizes
         v = x[:, :, :Ho * Fh, :Wo * Fw]  # floor=True may leave a last row or column out
-        columns = np.empty((N, C, Ho * Fh, Wo), dtype=x.dtype) if Fw == 2 else v
-        z = np.empty((N, C, Ho, Wo), dtype=x.dtype) if Fh == 2 else columns
-        left_wins = np.empty(columns.shape, dtype=bool) if Fw == 2 else None
-        top_wins = np.empty(z.shape, dtype=bool) if Fh == 2 else None
+        columns = memory.empty((N, C, Ho * Fh, Wo), x.dtype) if Fw == 2 else v
+        z = memory.empty((N, C, Ho, Wo), x.dtype) if Fh == 2 else columns
+        left_wins = memory.empty(columns.shape, bool) if Fw == 2 else None
+        top_wins = memory.empty(z.shape, bool) if Fh == 2 else None
 
         def part(start, stop):
             rows = slice(start, stop)
@@ -147,7 +148,7 @@ class MaxPool:
         dz = dz.astype(np.result_type(dz.dtype, self.dtype), copy=False).reshape(N, C, Ho, Wo)
         dx, _ = self._gradient_buffer(dz.dtype)
         dv = dx[:, :, :Ho * Fh, :Wo * Fw]
-        d_columns = np.empty((N, C, Ho * Fh, Wo), dtype=dz.dtype) if Fh == 2 and Fw == 2 else dv
+        d_columns = memory.empty((N, C, Ho * Fh, Wo), dz.dtype) if Fh == 2 and Fw == 2 else dv
         finite = all_finite(dz)
 
         def part(start, stop):
@@ -173,7 +174,7 @@ def _route(upstream, first_wins, to_first, to_second, finite):
     inf · 0 is NaN: so when an inf or NaN arrived (``finite`` False), the masked copy."""
     if finite:
         np.multiply(upstream, first_wins, out=to_first)
-        np.multiply(upstream, ~first_wins, out=to_second)
+        np.subtract(upstream, to_first, out=to_second)  # upstream or 0 exactly, no mask made
         return
     np.copyto(to_first, 0)
     np.copyto(to_first, upstream, where=first_wins)

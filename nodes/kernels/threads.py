@@ -31,6 +31,8 @@ from contextlib import nullcontext
 
 import numpy as np
 
+from . import memory
+
 MAX_DEFAULT_THREADS = 8
 
 
@@ -90,13 +92,13 @@ def over_batch(work, batch, elements):
 LARGE = 1 << 19
 
 
-def is_large(x, y):
-    """Whether ``x`` and ``y`` are arrays of one floating dtype, one of them LARGE or more.
+def is_large(x, y, nbytes):
+    """Whether ``x`` and ``y`` are arrays of one floating dtype, one of them ``nbytes`` or more.
 
     Nodes call it on every forward pass, so its first tests are cheap ones.
     """
     return (type(x) is np.ndarray and type(y) is np.ndarray
-            and (x.size >= LARGE or y.size >= LARGE)
+            and (x.nbytes >= nbytes or y.nbytes >= nbytes)
             and x.dtype == y.dtype and x.dtype.kind == "f")
 
 
@@ -117,14 +119,17 @@ def elementwise(work, x, y, dtypes):
     thread and 0.55 ms on two.
     """
     shape = np.broadcast_shapes(x.shape, y.shape)
-    outputs = [np.empty(shape, dtype) for dtype in dtypes]
+    outputs = [memory.empty(shape, dtype) for dtype in dtypes]
     batch, ndim = shape[0], len(shape)
 
     def part(start, stop):
         work(split_rows(x, start, stop, batch, ndim), split_rows(y, start, stop, batch, ndim),
              [out[start:stop] for out in outputs])
 
-    over_batch(part, batch, outputs[0].size)
+    if outputs[0].size < LARGE:
+        part(0, batch)  # two threads would not move it faster (see LARGE)
+    else:
+        over_batch(part, batch, outputs[0].size)
     return outputs
 
 
