@@ -10,6 +10,7 @@ allocator.tune()  # before the first big array: see autograd/allocator.py
 from .tensor import Tensor, maximum, tensor  # first: the tape imports Tensor
 from .tensor import cat, concatenate, minimum, stack, where
 from .gradcheck import GradcheckError, gradcheck
+from .checks import NodeCheck, NodeChecks, check_nodes
 from .tape import (AnomalyError, Step, apply, backprop, backward, detect_anomaly, enable_grad,
                    graph_nodes, is_grad_enabled, no_grad, scope)
 from . import data, functional, nn, optim
@@ -24,6 +25,7 @@ __all__ = [
     "Tensor", "tensor", "maximum", "minimum", "where", "cat", "concatenate", "stack",
     "apply", "backward", "backprop", "Step", "graph_nodes",
     "scope", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError",
-    "gradcheck", "GradcheckError", "nn", "optim", "data", "functional", "save", "load",
+    "gradcheck", "GradcheckError", "check_nodes", "NodeCheck", "NodeChecks",
+    "nn", "optim", "data", "functional", "save", "load",
     "draw", "to_networkx", "Stepper", "kernels",
 ]
