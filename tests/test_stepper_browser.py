@@ -383,3 +383,33 @@ def test_pointing_follows_stride_padding_and_dilation(browser, tmp_path):
     assert sorted(lit) == [[4, 0], [4, 1]]
     assert errors == []
     page.close()
+
+
+def test_the_widget_shows_the_pictures_and_points_the_same_way(browser, tmp_path):
+    """The widget's pictures output (Jupyter cannot run here) in Chromium: a picture per
+    filter on the conv step, and pointing at dz marks the window, as on the page."""
+    pytest.importorskip("ipywidgets")
+    from autograd.commands.step import cnn_example
+    loss, _ = cnn_example(seed=0)
+    stepper = Stepper(loss)
+    view = stepper.widget(diagrams=False)
+    frames = stepper.frames()
+    view.slider.value = index = frame_of(frames, "ConvolutionNode")
+    node = frames[index]["highlight"]
+    page_path = tmp_path / "widget.html"
+    page_path.write_text('<!DOCTYPE html><html><body style="margin: 0"><div style="width: 576px">'
+                         + view.pictures.outputs[0]["data"]["text/html"] + "</div></body></html>",
+                         encoding="utf-8")
+    page = browser.new_page(viewport=WINDOW)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(page_path.as_uri())
+    filters = node._inputs[1].shape[0]
+    assert [c for _, c, _, _ in pictures(page, "z", 0)] == list(range(filters))
+    assert all(size == [8, 8] for size in (p[2:] for p in pictures(page, "dz")))
+    point_at(page, "dz", 0, 9, 4, 4)
+    assert marks(page, "x", 0, 0) == window_cells(node, 4, 4)
+    assert errors == []
+    page.close()
+    view.slider.value = 0  # the start of backprop: a scalar, no pictures
+    assert view.pictures.outputs == ()

@@ -16,8 +16,9 @@ import html
 import json
 import uuid
 
+from .pictures import PictureTable, frame_html
 from .step_diagram import frame_svg
-from .step_page import _static
+from .step_page import _script_json, _static
 
 BOX_HEIGHT = "min(70vh, 720px)"  # the diagram's box; its width is the row's, less the text
 
@@ -44,6 +45,20 @@ def diagram_html(svg, focus, fit=True):
             "  }\n})();\n</script>")
 
 
+def pictures_html(item):
+    """The step's image-shaped tensors as pictures, for the widget ('' when it has none):
+    the page's HTML with each picture inline, its style, and the script that answers the
+    pointer (pictures.js; without scripts the pictures still show)."""
+    table = PictureTable()
+    body = frame_html(item, table, inline=True)
+    if not body:
+        return ""
+    box_id = f"tapegrad-pictures-{uuid.uuid4().hex}"
+    return (f"<style>{_static('pictures.css')}</style>\n<div id=\"{box_id}\">{body}</div>\n"
+            f"<script>\n{_static('pictures.js')}tapegradPictures(document.getElementById("
+            f"\"{box_id}\").firstElementChild, {_script_json(table.entries)});\n</script>")
+
+
 def stepper_widget(stepper, forward, interval, diagrams, rankdir):
     """A ``StepperWidget`` over ``stepper.frames(forward)``; a clear error without ipywidgets."""
     try:
@@ -64,6 +79,7 @@ class StepperWidget:
     ``slider`` (its value is the frame shown), ``fit`` (a Checkbox: the diagram fitted to
     its box, else at 100% scrolled to the current node), ``diagram`` (an Output holding the
     diagram as HTML and as SVG), ``text`` (an HTML widget with the step's arithmetic),
+    ``pictures`` (an Output under it: the step's image-shaped tensors as pictures),
     ``box`` (the whole layout).
     """
 
@@ -72,7 +88,7 @@ class StepperWidget:
         self.frames = frames
         self._diagrams = diagrams
         self._rankdir = rankdir
-        self._cache = {}
+        self._cache, self._pictures = {}, {}  # per frame: the diagram, the pictures
         last = len(frames) - 1
         w = ipywidgets
         self.prev_button = w.Button(description="◀ Prev", tooltip="previous step")
@@ -85,13 +101,16 @@ class StepperWidget:
                               indent=False, layout=w.Layout(width="auto"))
         self.title = w.HTML()
         self.diagram = w.Output(layout=w.Layout(flex="3 1 0", min_width="0"))
-        self.text = w.HTML(layout=w.Layout(flex="2 1 0", min_width="0", overflow="auto",
-                                           max_height=BOX_HEIGHT))
+        self.text = w.HTML(layout=w.Layout(min_width="0"))
+        self.pictures = w.Output()
+        side = w.VBox([self.text, self.pictures],
+                      layout=w.Layout(flex="2 1 0", min_width="0", overflow="auto",
+                                      max_height=BOX_HEIGHT))
         controls = [self.prev_button, self.next_button, self.play, self.slider]
         self.box = w.VBox([
             w.HBox(controls + ([self.fit] if diagrams else [])),
             self.title,
-            w.HBox([self.diagram, self.text]),
+            w.HBox([self.diagram, side]),
         ])
         self.prev_button.on_click(lambda _: self._move(-1))
         self.next_button.on_click(lambda _: self._move(+1))
@@ -120,6 +139,13 @@ class StepperWidget:
                            f"{html.escape(frame['text'])}</pre>")
         self.prev_button.disabled = index == 0
         self.next_button.disabled = index == len(self.frames) - 1
+        self.pictures.outputs = ()
+        if index not in self._pictures:
+            self._pictures[index] = pictures_html(frame.get("step"))
+        pictures = self._pictures[index]
+        if pictures:
+            self.pictures.outputs = ({"output_type": "display_data", "metadata": {},
+                                      "data": {"text/html": pictures}},)
         self.diagram.outputs = ()
         if self._diagrams:
             if index not in self._cache:
