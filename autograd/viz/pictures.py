@@ -35,7 +35,7 @@ NEUTRAL = (255, 255, 255)  # the colour of 0
 POSITIVE = (178, 24, 43)   # the colour of +scale (red)
 NEGATIVE = (33, 102, 172)  # the colour of -scale (blue)
 NAN_COLOR = (0, 170, 0)    # NaN: a colour of neither sign
-PICTURE_PX = 36            # a picture's side on the page, about (whole pixels per cell)
+PICTURE_PX = 33            # a picture's side on the page, about (whole pixels per cell)
 
 
 @dataclass(frozen=True)
@@ -276,6 +276,8 @@ def frame_html(item, table, inline=False):
         grid = Grid(array, filters=role == "filter")
         height, width = grid.array.shape[2:]
         cell = cell_px(height, width)
+        if grid.count * grid.channels <= 4:  # a few pictures (the input digits): twice as large
+            cell = min(16, 2 * cell)
         head = (f'<div class="tg-head"><b>{html.escape(name)}</b> {html.escape(what)} '
                 f'{html.escape(str(tuple(grid.shape)))} <span class="tg-bar"></span> '
                 f'<span class="tg-range">{html.escape(grid.range_text())}</span>'
