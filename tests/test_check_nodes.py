@@ -2,6 +2,7 @@
 forwardPass, on the arrays it saw. It must flag exactly the node whose backward is wrong, tell a
 random forward (dropout) apart from a wrong one, and change nothing (grads, the graph)."""
 
+import shutil
 import time
 
 import numpy as np
@@ -269,3 +270,46 @@ def test_the_digits_cnn_on_a_batch_of_8_is_checked_quickly_on_both_kernels():
             elapsed = time.perf_counter() - start
         print(f"check_nodes, digits CNN, batch 8, {choice} kernels: {elapsed:.3f} s")
         assert len(results) >= 10 and all(check.ok for check in results), str(results)
+
+
+def op_line(source, node):
+    return next(line for line in source.splitlines() if line.strip().startswith(f"n{node._seq} "))
+
+
+def test_draw_colours_each_op_by_its_check(tmp_path):
+    loss, conv, _ = small_cnn(bug="transposed")
+    results = ag.check_nodes(loss)
+    loss.backward(retain_grads=True)
+    for rankdir in ("TB", "LR"):
+        diagram = ag.draw(loss, check=results, rankdir=rankdir)
+        if shutil.which("dot"):  # dot reads every label (a malformed one is an error)
+            svg = ag.viz.render(diagram, tmp_path / f"{rankdir}.svg")
+            assert "dx wrong, error" in open(svg, encoding="utf-8").read()
+        source = diagram.source
+        wrong = op_line(source, conv)
+        assert "#ffcdd2" in wrong and "dx wrong, error" in wrong and "WRONG" in wrong
+        others = [n for n in ag.graph_nodes(loss) if n is not conv]
+        for node in others:
+            line = op_line(source, node)
+            assert "#c8e6c9" in line and "tooltip=\"check: ok (error" in line, line
+    # a node the results do not cover is grey, saying so
+    other_loss, _, _ = small_cnn()
+    source = ag.draw(other_loss, check=results, rankdir="LR").source
+    line = op_line(source, other_loss.node)
+    assert "#e0e0e0" in line and "not checked" in line
+    with pytest.raises(TypeError, match="draw: check takes the results of autograd.check_nodes"):
+        ag.draw(loss, check=[1, 2])
+
+
+def test_draw_layer_boxes_take_their_worst_ops_colour():
+    model = models.digits_cnn(rng=0)
+    images, labels = ag.data.load_digits()
+    loss = F.cross_entropy(model(ag.Tensor(images[:2])), ag.Tensor(labels[:2]))
+    results = ag.check_nodes(loss)
+    conv = next(n for n in ag.graph_nodes(loss) if n.name == "conv")
+    results[0].status, results[0].ok, results[0].error = "wrong", False, 0.5  # as if dw were
+    assert results[0].node is conv
+    source = ag.draw(loss, check=results, expand=False).source
+    boxes = [line for line in source.splitlines() if "shape=box" in line and "#dbe9f8" not in line
+             and "conv #" in line and "conv: Conv2d" not in line]
+    assert any("#ffcdd2" in line and "dw wrong, error 0.5" in line for line in boxes), boxes

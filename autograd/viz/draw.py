@@ -29,6 +29,7 @@ import numpy as np
 
 import nodes
 
+from ..checks import NodeChecks
 from ..tensor import Tensor
 from .graph import SMALL_ARRAY, argument_names, grad_of, node_id, role, walk
 from .numbers import number, written_out
@@ -51,6 +52,9 @@ ROLE_FILL = {"parameter": "#fff1bf", "input": "#ececec", "intermediate": "#fffff
 HIGHLIGHT_COLOR, HIGHLIGHT_FILL = "#ff6f00", "#ffe0b2"
 CLUSTER_FILLS = ("#f6f6f6", "#edf2fa", "#fbf3e8", "#eef7ee")
 NOTE_COLOR = "#8e2424"
+# draw(check=...): an op whose backward check_nodes found ok, wrong, or could not check
+CHECK_FILL = {"ok": "#c8e6c9", "wrong": "#ffcdd2", "other": "#e0e0e0"}
+CHECK_BORDER = {"ok": "#2e7d32", "wrong": "#c62828", "other": "#9e9e9e"}
 
 
 class GraphvizNotFound(graphviz.ExecutableNotFound):
@@ -194,7 +198,8 @@ def _grad_lines(grad, small=SMALL_ARRAY, one_line=False, width=None):
         text[0] = "grad " + text[0]
     else:
         text.insert(0, "grad")
-    return [f'<FONT COLOR="{GRAD_COLOR}">{line}</FONT>' for line in text]
+    # (an empty FONT element is a syntax error to dot: numpy leaves blank lines in 4-d arrays)
+    return [f'<FONT COLOR="{GRAD_COLOR}">{line}</FONT>' if line else "" for line in text]
 
 
 def layout_direction(units, rankdir=None):
@@ -219,7 +224,7 @@ class _Module:
 
 
 def draw(output, show_values=True, show_grads=True, group_by_layer=True, expand=True,
-         rankdir=None, highlight=None, grads=None, max_nodes=DEFAULT_MAX_NODES):
+         rankdir=None, highlight=None, grads=None, max_nodes=DEFAULT_MAX_NODES, check=None):
     """Draw the graph leading to ``output`` (a Tensor); return a ``graphviz.Digraph``.
 
     show_values     tensor values (16 elements or fewer) or min/mean/max summaries; or a
@@ -235,6 +240,9 @@ def draw(output, show_values=True, show_grads=True, group_by_layer=True, expand=
                     for up to 6 ops (or layer boxes), else top to bottom with each tensor
                     on one line, so the diagram grows downwards only
     highlight       a Node or Tensor (or several) drawn emphasised, orange
+    check           the results of ``autograd.check_nodes(output)``: each op green when its
+                    backwardPass agreed with differences (the error in its tooltip), red
+                    with the error when it did not, grey when it was not checked
     max_nodes       a graph with more tensors + ops than this falls back to the layer
                     view, then to the part nearest the output, with a note and a warning
 
@@ -259,12 +267,19 @@ def draw(output, show_values=True, show_grads=True, group_by_layer=True, expand=
                         f"got {type(grads).__name__}")
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"draw: max_nodes must be a positive integer, got {max_nodes!r}")
-    return _Drawing(walk(output, "draw"), show_values, show_grads, group_by_layer, expand,
-                    rankdir, highlight, grads, max_nodes).diagram()
+    if check is not None and not isinstance(check, NodeChecks):
+        raise TypeError(f"draw: check takes the results of autograd.check_nodes(output), got "
+                        f"{type(check).__name__}")
+    drawing = _Drawing(walk(output, "draw"), show_values, show_grads, group_by_layer, expand,
+                       rankdir, highlight, grads, max_nodes)
+    drawing.check = check
+    return drawing.diagram()
 
 
 class _Drawing:
     """Decides what is drawn where (clusters, collapsed modules, the node budget); emits DOT."""
+
+    check = None  # check_nodes' results, to colour each op by (draw(check=...))
 
     def __init__(self, graph_walk, show_values, show_grads, group_by_layer, expand, rankdir,
                  highlight, grads, max_nodes):
@@ -614,14 +629,42 @@ class _Drawing:
         for name, constant in self.constants.get(key, ()):
             value = html.escape(format_array(constant.data))
             text += NBSP + NBSP + (f"{html.escape(name)} = {value}" if name else value)
+        checked = self._check_mark(op)
+        if checked is not None and checked[3]:
+            text += (NBSP + NBSP if self.flat else "<BR/>") + checked[3]
         if key in self.merged:
-            return {"label": self._merged_label(key, text), "shape": "plain"}
-        attributes = {"label": f"<{text}>", "shape": "ellipse", "style": "filled",
-                      "fillcolor": OP_FILL, "color": OP_BORDER, "margin": "0.04,0.02"}
-        return self._emphasis(key, attributes)
+            attributes = {"label": self._merged_label(key, text, checked), "shape": "plain"}
+        else:
+            attributes = self._emphasis(key, {
+                "label": f"<{text}>", "shape": "ellipse", "style": "filled",
+                "fillcolor": OP_FILL, "color": OP_BORDER, "margin": "0.04,0.02"})
+            if checked is not None:
+                attributes["fillcolor"] = checked[0]
+                if key not in self.highlighted:
+                    attributes.update(color=checked[1], penwidth="2")
+        if checked is not None:
+            attributes["tooltip"] = checked[2]
+        return attributes
 
-    def _merged_label(self, key, op_text):
-        """The op in a blue cell, the tensor it made in the cell under it."""
+    def _check_mark(self, op):
+        """(fill, border, tooltip, label line or '') for an op under ``draw(check=...)``."""
+        if self.check is None:
+            return None
+        status, text = self.check.summary(op)
+        kind = status if status in ("ok", "wrong") else "other"
+        line = ""
+        if status == "wrong":
+            bad = [c for c in self.check.for_node(op) if c.status == "wrong"]
+            slots = ", ".join(f"d{c.slot}" for c in bad)
+            errors = [c.error for c in bad if c.error == c.error]  # nan: it raised
+            error = f", error {number(max(errors), 3)}" if errors else ""
+            line = (f'<FONT COLOR="{CHECK_BORDER["wrong"]}"><B>'
+                    f'{html.escape(f"{slots} wrong{error}")}</B></FONT>')
+        return CHECK_FILL[kind], CHECK_BORDER[kind], text, line
+
+    def _merged_label(self, key, op_text, checked=None):
+        """The op in a blue cell (coloured by ``checked``, a ``_check_mark``), the tensor it
+        made in the cell under it."""
         tensor = self.merged[key]
         kind = role(tensor, self.walk.output)
         lines = "".join(f'{line}<BR ALIGN="LEFT"/>'
@@ -629,9 +672,13 @@ class _Drawing:
         op_fill, op_color, tensor_color, border = OP_FILL, OP_BORDER, "#777777", 1
         if kind == "output":
             border = 2
+        if checked is not None:
+            op_fill, op_color = checked[0], checked[1]
         if key in self.highlighted:
             op_fill, op_color, tensor_color, border = (HIGHLIGHT_FILL, HIGHLIGHT_COLOR,
                                                        HIGHLIGHT_COLOR, 3)
+            if checked is not None:
+                op_fill = checked[0]  # the check's colour stays; the border says "here"
         return (f'<<TABLE BORDER="0" CELLBORDER="{border}" CELLSPACING="0" CELLPADDING="3">'
                 f'<TR><TD STYLE="rounded" BGCOLOR="{op_fill}" COLOR="{op_color}">{op_text}</TD>'
                 f'</TR><TR><TD STYLE="rounded" BGCOLOR="{ROLE_FILL[kind]}" '
@@ -676,6 +723,18 @@ class _Drawing:
                         lines += grad_lines
         attributes = {"label": _html_lines(lines), "shape": "box", "style": "filled",
                       "fillcolor": OP_FILL, "color": OP_BORDER, "penwidth": "1.5"}
+        if self.check is not None:  # the box takes its worst op's colour; red ones listed
+            marks = [(op, self._check_mark(op)) for op in ops]
+            worst = next((m for _, m in marks if m[0] == CHECK_FILL["wrong"]),
+                         next((m for _, m in marks if m[0] == CHECK_FILL["other"]),
+                              marks[0][1]))
+            attributes.update(fillcolor=worst[0], color=worst[1])
+            attributes["tooltip"] = "; ".join(f"{op.name} #{op._seq} {mark[2]}"
+                                              for op, mark in marks)
+            wrong = [f"{html.escape(op.name)} #{op._seq}: {mark[3]}"
+                     for op, mark in marks if mark[3]]
+            if wrong:
+                attributes["label"] = _html_lines(lines + wrong)
         if key in self.highlighted or any(node_id(op) in self.highlighted for op in ops):
             attributes.update(color=HIGHLIGHT_COLOR, penwidth="3", fillcolor=HIGHLIGHT_FILL)
         return attributes
