@@ -83,13 +83,14 @@ class NodeChecks(list):
             return "not checked", "check: not checked (not in these results)"
         for status in ("wrong", "not deterministic", "not checked"):
             bad = [check for check in checks if check.status == status]
-            if bad:
-                parts = [f"{check.slot}: {check.detail}" if len(checks) > 1 else check.detail
-                         for check in bad]
-                if status == "wrong":
-                    parts = [f"error {_number(max(c.error for c in bad))}"] + parts
-                return status, f"check: {status.upper() if status == 'wrong' else status}; " + \
-                    "; ".join(parts)
+            if not bad:
+                continue
+            if status != "wrong":
+                return status, f"check: {status} ({bad[0].detail})"
+            errors = [check.error for check in bad if not np.isnan(check.error)]
+            error = f", error {_number(max(errors))}" if errors else ""
+            slots = ", ".join(f"d{check.slot}" for check in bad)
+            return status, f"check: WRONG{error} for {slots} ({bad[0].detail})"
         return "ok", f"check: ok (error {_number(max(c.error for c in checks))})"
 
     def _rows(self):

@@ -2,6 +2,8 @@
 forwardPass, on the arrays it saw. It must flag exactly the node whose backward is wrong, tell a
 random forward (dropout) apart from a wrong one, and change nothing (grads, the graph)."""
 
+import json
+import re
 import shutil
 import time
 
@@ -313,3 +315,43 @@ def test_draw_layer_boxes_take_their_worst_ops_colour():
     boxes = [line for line in source.splitlines() if "shape=box" in line and "#dbe9f8" not in line
              and "conv #" in line and "conv: Conv2d" not in line]
     assert any("#ffcdd2" in line and "dw wrong, error 0.5" in line for line in boxes), boxes
+
+
+def _frames_of(page):
+    found = re.search(r'<script id="frames" type="application/json">(.*?)</script>', page, re.S)
+    return json.loads(found.group(1))
+
+
+def test_the_stepper_says_each_nodes_check_in_its_text_page_and_widget(tmp_path):
+    loss, conv, _ = small_cnn(bug="transposed")
+    results = ag.check_nodes(loss)
+    stepper = ag.Stepper(loss, check=results)
+    steps = stepper.all_steps()
+    conv_step = next(step for step in steps if step.node is conv)
+    assert conv_step.check[0] == "wrong"
+    assert conv_step.explain().splitlines()[-1].startswith("check: WRONG, error ")
+    assert "; check: WRONG, error " in str(conv_step) and " for dx (" in str(conv_step)
+    ok_step = steps[0]
+    assert ok_step.check[0] == "ok" and ok_step.explain().splitlines()[-1].startswith("check: ok")
+    forward = next(item for item in stepper.forward_steps() if item.node is conv)
+    assert "check: WRONG" in forward.explain()
+    # without results, no check line anywhere
+    plain = ag.Stepper(loss)
+    assert plain.all_steps()[0].check is None and "check:" not in plain.all_steps()[0].explain()
+    # the page: each step's title and text, and the conv red in its diagrams
+    page = tmp_path / "step.html"
+    stepper.to_html(page, forward=True, diagrams=bool(shutil.which("dot")))
+    frames = _frames_of(page.read_text(encoding="utf-8"))
+    conv_frames = [f for f in frames if f"user_conv #{conv._seq}" in f["title"]]
+    assert len(conv_frames) == 2  # forward and backward
+    assert all(f["title"].endswith("(check: wrong)") and "check: WRONG" in f["text"]
+               for f in conv_frames)
+    if shutil.which("dot"):
+        assert all("dx wrong, error" in f["svg"] and "#ffcdd2" in f["svg"] for f in frames)
+    # the widget shows the same frames
+    pytest.importorskip("ipywidgets")
+    view = stepper.widget(forward=True, diagrams=False)
+    view.slider.value = next(k for k, f in enumerate(view.frames) if f["step"] is conv_step)
+    assert "(check: wrong)" in view.title.value and "check: WRONG" in view.text.value
+    with pytest.raises(TypeError, match="Stepper: check takes the results of autograd.check_nodes"):
+        ag.Stepper(loss, check={"conv": "ok"})

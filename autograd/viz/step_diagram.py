@@ -24,13 +24,14 @@ def frame_svg(output, frame, rankdir=None):
     """The diagram of ``output`` for one frame, as SVG text, and the DOT id of the node to
     keep in view (the frame's ``highlight``; None without one).
 
-    The frame's ``highlight`` is emphasised, its ``grads`` written in red, and only the
-    values of its ``values`` shown (all when None).
+    The frame's ``highlight`` is emphasised, its ``grads`` written in red, only the
+    values of its ``values`` shown (all when None), and the nodes coloured by its ``check``.
     """
     values = frame.get("values")
     # Top to bottom by default: the diagram sits beside the text, in a box taller than wide.
     digraph = draw(output, highlight=frame["highlight"], grads=frame["grads"],
-                   rankdir=rankdir or "TB", show_values=True if values is None else values)
+                   rankdir=rankdir or "TB", show_values=True if values is None else values,
+                   check=frame.get("check"))
     focus = digraph.highlighted[0] if digraph.highlighted else None
     return render_svg(digraph), focus
 

@@ -281,7 +281,12 @@ def equations(step):
 def step_line(step):
     """'multiply #3: dz = 2.0 arrived; dx = y * dz = -4.0 * 2.0 = -8.0; dy = ...'"""
     return "; ".join([f"{_heading(step)}: d{step.out} = {show(step.upstream)} arrived"]
-                     + equations(step))
+                     + equations(step) + _check_lines(step))
+
+
+def _check_lines(view):
+    """The node's check_nodes result ('check: ok (error 2e-10)'), when the stepper has one."""
+    return [] if view.check is None else [view.check[1]]
 
 
 def step_lines(step):
@@ -303,7 +308,7 @@ def step_lines(step):
         else:
             waits = ", ".join(step.waiting[i])
             lines.append(f"{equation}   → {labels[i]}: waits for {waits}")
-    return "\n".join(lines)
+    return "\n".join(lines + _check_lines(step))
 
 
 def forward_line(view):
@@ -322,7 +327,7 @@ def forward_line(view):
 
 def forward_lines(view):
     """The forward line, then the node's inputs."""
-    return f"{forward_line(view)}\n{_inputs_line(view)}"
+    return "\n".join([forward_line(view), _inputs_line(view)] + _check_lines(view))
 
 
 def start_text(initial_grad, output=None):

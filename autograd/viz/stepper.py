@@ -29,6 +29,7 @@ import collections.abc
 import numpy as np
 
 from .. import tape
+from ..checks import NodeChecks
 from ..tensor import Tensor
 from . import step_text
 from .graph import walk
@@ -45,6 +46,9 @@ __all__ = ["Stepper", "Step", "ForwardStep", "StepperWidget", "DiagramsNeedGraph
 
 class _NodeView:
     """What the forward and the backward step share: the node, where it ran, its tensors."""
+
+    # (status, text) of the node's check_nodes result, when the Stepper was given ``check``
+    check = None
 
     def __init__(self, node, number, output, namer, taken=frozenset()):
         self.node = node
@@ -141,8 +145,10 @@ class ForwardStep(_NodeView):
 class Stepper:
     """Backprop from ``output``, one node at a time.
 
-    ``Stepper(output, grad=None)``: ``grad`` is the gradient to start from, as for
-    ``output.backward(grad)`` (needed when ``output`` is not a scalar).
+    ``Stepper(output, grad=None, check=None)``: ``grad`` is the gradient to start from, as
+    for ``output.backward(grad)`` (needed when ``output`` is not a scalar); ``check``, the
+    results of ``autograd.check_nodes(output)``, makes each step say its node's check (ok,
+    or wrong with the error; ``step.check``) and colours the diagrams' nodes by it.
 
     ``step()`` runs the next node's backwardPass and returns its ``Step`` (None once
     backprop is complete), ``back()`` goes back one step, ``run()`` finishes, ``goto(k)``
@@ -154,11 +160,15 @@ class Stepper:
     thing in Jupyter and ``to_html(path)`` writes it as one page.
     """
 
-    def __init__(self, output, grad=None):
+    def __init__(self, output, grad=None, check=None):
         if not isinstance(output, Tensor):
             raise TypeError(f"Stepper: expected the output Tensor of a computation, got "
                             f"{type(output).__name__}")
+        if check is not None and not isinstance(check, NodeChecks):
+            raise TypeError(f"Stepper: check takes the results of autograd.check_nodes(output), "
+                            f"got {type(check).__name__}")
         self.output = output
+        self.check = check
         self._grad = grad
         try:  # the same checks as backward(), named after the stepper
             self._initial = tape._initial_grad(output, grad)
@@ -252,9 +262,12 @@ class Stepper:
             still = users[:bisect.bisect_left(seqs, seq)]  # consumers still to run their backward
             final.append(not still)
             waiting.append(tuple(self.label(user) for user in reversed(still)))
-        return Step(len(self._history) + 1, node, self._number[id(node)], self._output_of[id(node)],
-                    self._tensor_label, raw.upstream, raw.grads, final, waiting, updates,
-                    self._taken)
+        step = Step(len(self._history) + 1, node, self._number[id(node)],
+                    self._output_of[id(node)], self._tensor_label, raw.upstream, raw.grads,
+                    final, waiting, updates, self._taken)
+        if self.check is not None:
+            step.check = self.check.summary(node)
+        return step
 
     def run(self):
         """Run backprop to the end; the steps that ran."""
@@ -325,8 +338,12 @@ class Stepper:
     def forward_steps(self):
         """The forward pass node by node in tape order, with the values that appeared."""
         number, output_of, namer = self._number, self._output_of, self._tensor_label
-        return [ForwardStep(node, number[id(node)], output_of[id(node)], namer, self._taken)
-                for node in self.nodes]
+        steps = [ForwardStep(node, number[id(node)], output_of[id(node)], namer, self._taken)
+                 for node in self.nodes]
+        if self.check is not None:
+            for item in steps:
+                item.check = self.check.summary(item.node)
+        return steps
 
     def __len__(self):
         """The number of nodes that lead to the output (one backward step each)."""
@@ -345,7 +362,8 @@ class Stepper:
         ``text``, ``highlight`` (the node or tensor to emphasise: the output at the start of
         backprop), ``grads`` (``{tensor: gradient}`` known at that point, for the diagram)
         ``values`` (the tensors whose values are known: None for all) and ``step`` (the
-        ForwardStep or Step shown, None at the start of backprop). With
+        ForwardStep or Step shown, None at the start of backprop), and ``check`` (the
+        stepper's check_nodes results, or None). With
         ``forward=True`` the forward pass comes first, node by node, each value appearing
         when its node runs.
         """
@@ -357,23 +375,27 @@ class Stepper:
             known += [item.output for item in forward_steps]
             for k, item in enumerate(forward_steps, start=1):
                 counter = f"forward {k} of {len(forward_steps)}"
-                frames.append({"counter": counter, "title": f"{counter}: {item.label}",
+                frames.append({"counter": counter,
+                               "title": f"{counter}: {item.label}{_check_title(item)}",
                                "text": item.explain(), "highlight": item.node, "grads": {},
-                               "values": _Prefix(known, leaves + k), "step": item})
+                               "values": _Prefix(known, leaves + k), "step": item,
+                               "check": self.check})
         steps = self.all_steps()
         known = {self.output: self._initial}
         frames.append({"counter": "backward: start",
                        "title": f"backward: start at the output ({len(steps)} steps)",
                        "text": step_text.start_text(self._initial, self.output),
                        "highlight": self.output, "grads": dict(known), "values": None,
-                       "step": None})
+                       "step": None, "check": self.check})
         for step in steps:
             for tensor, grad in step._updates:
                 known[tensor] = grad
             counter = f"backward {step.index} of {len(steps)}"
-            frames.append({"counter": counter, "title": f"{counter}: {step.label}",
+            frames.append({"counter": counter,
+                           "title": f"{counter}: {step.label}{_check_title(step)}",
                            "text": step.explain(), "highlight": step.node,
-                           "grads": dict(known), "values": None, "step": step})
+                           "grads": dict(known), "values": None, "step": step,
+                           "check": self.check})
         return frames
 
     # ------------------------------------------------------------ the views
@@ -421,6 +443,11 @@ class _Prefix(collections.abc.Sequence):
         if not -self._length <= index < self._length:
             raise IndexError("frame values index out of range")
         return self._items[index % self._length]
+
+
+def _check_title(view):
+    """' (check: wrong)' after a step's title when the stepper has check_nodes results."""
+    return "" if view.check is None else f" (check: {view.check[0]})"
 
 
 def _check_interval(interval, caller):
