@@ -1,25 +1,78 @@
 """Measurements that need a process of their own.
 
+    python -m benchmarks.child step ours|torch --steps 30 --batch 64 [--model deeper]
     python -m benchmarks.child train ours|torch --steps 200 --batch 64
     python -m benchmarks.child chain ours|torch --nodes 1000000
     python -m benchmarks.child neighbour alone|after --steps 30 --batch 64 --tapegrad-steps 20
 
-Prints one JSON object on stdout. ``train`` and ``chain`` import the named framework
-only, so the peak resident set size (VmHWM) is that framework's own; they pin both
+Prints one JSON object on stdout. ``step``, ``train`` and ``chain`` import the named
+framework only, so the peak resident set size (VmHWM) is that framework's own; they pin both
 frameworks' threads as ``benchmarks.run`` does. ``neighbour`` times PyTorch's training
 step as a user has it (no thread settings): in a process that imports PyTorch alone, or
 ``after`` tapegrad has trained in the same process.
 """
 
-import argparse
-import json
-import sys
 import time
 
-import statistics
+START = time.perf_counter()  # before any framework is imported: item 6's first step
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+
+import statistics  # noqa: E402
 
 from .common import (busy_threads, child_processes, peak_rss_mib, pin_threads, rss_mib,
                      start_torch)
+
+
+MEMORY_STEPS = 20  # item 5: working memory over this many steps, growth from step 10 to 20
+
+
+def step(framework, steps, batch_size, kind):
+    """A training process as a user starts one: import, build, train.
+
+    Returns the seconds from before the import to the end of the first step (item 6);
+    the RSS after import and build, the peak RSS over the first ``MEMORY_STEPS`` steps
+    and the RSS after steps 10 and 20 (item 5); and the median of ``steps`` more steps,
+    each timed alone (item 3). The peak is reset after the build where Linux allows it
+    (/proc/self/clear_refs), so it is the training's own."""
+    from . import cnn
+    images, labels = cnn.batch(batch_size)
+    if framework == "ours":
+        import autograd  # noqa: F401
+        trainer = cnn.ours_trainer(cnn.ours_model(kind), images, labels)
+    else:
+        torch = start_torch()
+        torch.manual_seed(0)
+        trainer = cnn.torch_trainer(torch, cnn.torch_model(torch, kind), images, labels)
+    rss_build = rss_mib()
+    reset = _reset_peak_rss()
+    first_loss = trainer()
+    first_step = time.perf_counter() - START
+    rss = [rss_mib()]
+    for _ in range(MEMORY_STEPS - 1):
+        trainer()
+        rss.append(rss_mib())
+    peak = peak_rss_mib()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        last_loss = trainer()
+        times.append(time.perf_counter() - start)
+    return {"first_step_seconds": first_step, "rss_build_mib": rss_build,
+            "peak_rss_mib": peak, "peak_reset": reset, "rss_mib": rss,
+            "seconds_per_step": statistics.median(times), "steps": steps,
+            "first_loss": first_loss, "last_loss": last_loss}
+
+
+def _reset_peak_rss():
+    try:
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")  # resets VmHWM to the current RSS
+        return True
+    except OSError:
+        return False
 
 
 def train(framework, steps, batch_size):
@@ -113,12 +166,14 @@ def neighbour(kind, steps, batch_size, tapegrad_steps):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.child", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("task", choices=("train", "chain", "neighbour"))
+    parser.add_argument("task", choices=("step", "train", "chain", "neighbour"))
     parser.add_argument("framework", choices=("ours", "torch", "alone", "after"),
                         help="ours or torch for train and chain; alone or after for neighbour")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--nodes", type=int, default=1_000_000)
+    parser.add_argument("--model", choices=("basic", "deeper"), default="basic",
+                        help="step: the benchmarks' CNN, or the deeper CIFAR-10 model")
     parser.add_argument("--tapegrad-steps", type=int, default=20,
                         help="neighbour after: tapegrad's steps before PyTorch's are timed")
     args = parser.parse_args(argv)
@@ -129,7 +184,9 @@ def main(argv=None):
         result = neighbour(args.framework, args.steps, args.batch, args.tapegrad_steps)
     else:
         pin_threads()  # before NumPy or PyTorch is imported
-        if args.task == "train":
+        if args.task == "step":
+            result = step(args.framework, args.steps, args.batch, args.model)
+        elif args.task == "train":
             result = train(args.framework, args.steps, args.batch)
         else:
             result = chain(args.framework, args.nodes)

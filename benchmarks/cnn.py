@@ -1,28 +1,36 @@
 """The CIFAR-shaped CNN of item 3, once per framework.
 
 64x3x32x32 -> conv(3->16, 3x3, pad 1)-relu-maxpool2 -> conv(16->32, 3x3, pad 1)-relu-maxpool2
--> linear(2048->10). Each builder imports only its own framework, so a memory-measuring
+-> linear(2048->10). ``kind="deeper"`` is ``python -m autograd train --data cifar10 --model
+deeper``'s network (``autograd.models.cifar10_cnn``): the same with dropout p=0.25 before
+the linear layer. Each builder imports only its own framework, so a memory-measuring
 child process of one side does not carry the other's libraries.
 """
+
+KINDS = ("basic", "deeper")
 
 IMAGE_SHAPE = (3, 32, 32)
 CLASSES = 10
 
 
-def ours_model():
+def ours_model(kind="basic"):
     from autograd import nn
+    if kind == "deeper":
+        from autograd import models
+        return models.cifar10_cnn("deeper")
     return nn.Sequential(
         nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(2048, CLASSES))
 
 
-def torch_model(torch):
+def torch_model(torch, kind="basic"):
     tnn = torch.nn
+    dropout = [tnn.Dropout(0.25)] if kind == "deeper" else []
     return tnn.Sequential(
         tnn.Conv2d(3, 16, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
         tnn.Conv2d(16, 32, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
-        tnn.Flatten(), tnn.Linear(2048, CLASSES))
+        tnn.Flatten(), *dropout, tnn.Linear(2048, CLASSES))
 
 
 def batch(size, seed=0):

@@ -10,20 +10,19 @@ import numpy as np
 import autograd
 from autograd import functional as F
 
-from . import cnn
 
 SEED = 0
 
 
-def conv_flops(batch, channels, size, filters, kernel, padding):
-    """Multiply-adds x 2 of one conv2d forward (stride 1): 2 N K C Fh Fw Ho Wo."""
-    out = size - kernel + 2 * padding + 1
+def conv_flops(batch, channels, size, filters, kernel, padding, stride=1):
+    """Multiply-adds x 2 of one conv2d forward: 2 N K C Fh Fw Ho Wo."""
+    out = (size - kernel + 2 * padding) // stride + 1
     return 2 * batch * filters * channels * kernel * kernel * out * out
 
 
 # ---------------------------------------------------------------- 1. conv2d
 
-def make_conv(torch, batch, channels, size, filters, kernel, padding):
+def make_conv(torch, batch, channels, size, filters, kernel, padding, stride=1):
     """Forward and forward+backward of conv2d with bias, on both sides.
 
     Returns {"ours": (forward, forward_backward), "torch": (...)}. Every input (x, the
@@ -34,13 +33,14 @@ def make_conv(torch, batch, channels, size, filters, kernel, padding):
     x = rng.standard_normal((batch, channels, size, size)).astype(np.float32)
     w = (rng.standard_normal((filters, channels, kernel, kernel)) * 0.1).astype(np.float32)
     b = rng.standard_normal(filters).astype(np.float32)
-    out = size - kernel + 2 * padding + 1
+    out = (size - kernel + 2 * padding) // stride + 1
     upstream = rng.standard_normal((batch, filters, out, out)).astype(np.float32)
 
     ours = [autograd.Tensor(a, requires_grad=True) for a in (x, w, b)]
 
     def ours_forward():
-        return F.conv2d(ours[0], ours[1], ours[2], padding=padding)
+        return F.conv2d(ours[0], ours[1], ours[2], stride=stride, padding=padding,
+                        floor=stride > 1)  # PyTorch drops an incomplete last window
 
     def ours_forward_backward():
         for t in ours:
@@ -51,7 +51,8 @@ def make_conv(torch, batch, channels, size, filters, kernel, padding):
     upstream_t = torch.from_numpy(upstream)
 
     def torch_forward():
-        return torch.nn.functional.conv2d(theirs[0], theirs[1], theirs[2], padding=padding)
+        return torch.nn.functional.conv2d(theirs[0], theirs[1], theirs[2], stride=stride,
+                                          padding=padding)
 
     def torch_forward_backward():
         for t in theirs:
@@ -97,33 +98,6 @@ def make_pool(torch, batch, channels, size):
         torch.nn.functional.max_pool2d(theirs, 2).backward(upstream_t)
 
     return {"ours": ours_run, "torch": torch_run}
-
-
-# ---------------------------------------------------------------- 3. CNN training step
-
-def make_training(torch, batch_size):
-    """One SGD step of the CIFAR-shaped CNN on each side; each step returns its loss.
-
-    "ours" runs tapegrad's fast kernels (the default), "reference" each primitive's
-    readable NumPy math (``autograd.kernels("reference")``), on a model of its own. The
-    models start from the same weights and see the same batch, so their losses agree.
-    """
-    torch.manual_seed(SEED)
-    theirs = cnn.torch_model(torch)
-    ours, reference = cnn.ours_model(), cnn.ours_model()
-    for mine, readable, their in zip(ours.parameters(), reference.parameters(),
-                                     theirs.parameters()):
-        mine.data[...] = readable.data[...] = their.detach().numpy()
-    images, labels = cnn.batch(batch_size, SEED)
-    reference_step = cnn.ours_trainer(reference, images, labels)
-
-    def reference_run():
-        with autograd.kernels("reference"):
-            return reference_step()
-
-    return {"ours": cnn.ours_trainer(ours, images, labels),
-            "torch": cnn.torch_trainer(torch, theirs, images, labels),
-            "reference": reference_run}
 
 
 # ---------------------------------------------------------------- 4. graph overhead

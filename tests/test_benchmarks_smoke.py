@@ -18,13 +18,15 @@ from benchmarks import common
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # One key per figure: the GEMM limit and conv shapes (1), max pooling (2), the training
-# step with the fast and the reference kernels (3), per-node overhead and the long chain (4),
-# training memory (5), import (6), PyTorch's step beside tapegrad (7).
+# step at three batch sizes, the deeper model, the reference kernels and the opt-in malloc
+# setting (3), per-node overhead and the long chain (4), training memory (5), import and
+# the first step (6), PyTorch's step beside tapegrad (7).
 EXPECTED_ROWS = (
-    "gemm", "conv_a_fwd", "conv_a_fwd_bwd", "conv_b_fwd", "conv_b_fwd_bwd", "conv_c_fwd",
-    "conv_c_fwd_bwd", "maxpool", "train_step", "train_step_reference", "graph_forward",
-    "graph_backward", "chain_backward", "chain_peak_rss", "train_peak_rss",
-    "train_rss_growth", "import", "neighbour",
+    "gemm", *(f"conv_{shape}_{phase}" for shape in "abcde" for phase in ("fwd", "fwd_bwd")),
+    "maxpool", "train_step_b8", "train_step", "train_step_b256", "train_step_deeper",
+    "train_step_reference", "train_step_tuned", "graph_forward", "graph_backward",
+    "chain_backward", "chain_peak_rss", "train_working_rss", "train_peak_rss",
+    "train_rss_growth", "import", "first_step", "neighbour",
 )
 WITHOUT_RATIO = {"gemm", "train_rss_growth"}  # a rate and a difference, not tapegrad / PyTorch
 
@@ -47,7 +49,7 @@ def test_quick_run_has_every_row_once(quick_run):
     assert results["quick"] is True and results["threads"] == 2
     # Item 5's proof of flatness: the RSS after every training step, for both frameworks.
     flat = next(r for r in results["rows"] if r["key"] == "train_rss_growth")
-    steps = results["sizes"]["memory_steps"]
+    steps = 20  # benchmarks.child.MEMORY_STEPS
     for side in ("ours", "torch"):
         per_step = flat["rss_mib_per_step"][side]
         assert len(per_step) == steps and all(value > 0 for value in per_step)
@@ -82,13 +84,30 @@ def test_quick_run_prints_the_table(quick_run):
 
 
 @pytest.mark.slow
-def test_quick_run_has_the_targets_of_issue_20(quick_run):
+def test_quick_run_has_the_targets_of_issues_20_and_24(quick_run):
     targets = {r["key"]: r["target"] for r in quick_run[1]["rows"]}
-    assert targets["train_step"] == 1.2 and targets["neighbour"] == 1.1
+    assert targets["train_step"] == 1.0 and targets["neighbour"] == 1.1
+    assert targets["train_step_b8"] == targets["train_step_b256"] == 1.3
+    assert targets["train_step_deeper"] == 1.3
     assert targets["graph_forward"] == targets["graph_backward"] == 0.8
     assert targets["train_step_reference"] is None  # the readable math: reported, no target
-    for key in ("conv_a_fwd", "conv_b_fwd_bwd", "conv_c_fwd", "maxpool"):
-        assert 0 < targets[key] < 2  # no worse than the last run before issue 20
+    assert targets["train_step_tuned"] is None  # the opt-in setting: reported beside it
+    assert targets["train_working_rss"] == 1.0 and targets["first_step"] == 1.0
+    for shape in "abcde":
+        assert targets[f"conv_{shape}_fwd"] == targets[f"conv_{shape}_fwd_bwd"] == 1.3
+    assert 0 < targets["maxpool"] < 2  # no worse than the last run before issue 20
+
+
+@pytest.mark.slow
+def test_quick_run_profile_names_the_nodes_and_their_kernels():
+    process = subprocess.run([sys.executable, "-m", "benchmarks.run", "--profile", "--quick"],
+                             cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert process.returncode == 0, process.stderr[-3000:]
+    lines = process.stdout.splitlines()
+    assert lines[0].startswith("one training step")
+    conv = [line for line in lines if line.startswith("ConvolutionNode")]
+    assert {line.split()[1] for line in conv} == {"forward", "backward"}
+    assert any(line.startswith("engine") for line in lines)
 
 
 @pytest.mark.slow
