@@ -155,3 +155,46 @@ def test_a_conv_steps_tensors_and_their_roles():
     assert 'data-name="x′"' in pictures.frame_html(sum_step, table)
     scalar = ag.tensor(2.0, requires_grad=True) * 3.0
     assert pictures.frame_html(Stepper(scalar).all_steps()[0], table) == ""  # no images
+
+
+def small_cnn():
+    rng = np.random.default_rng(2)
+    x = ag.tensor(rng.normal(size=(3, 1, 6, 6)), name="x")
+    w = ag.tensor(rng.normal(size=(4, 1, 3, 3)), requires_grad=True, name="w")
+    z = ag.functional.max_pool2d(ag.functional.relu(ag.functional.conv2d(x, w, padding=1)), 2)
+    return x, w, z.sum()
+
+
+def test_draw_images_names_a_picture_per_channel_and_filter():
+    x, w, loss = small_cnn()
+    loss.backward(retain_grads=True)
+    plain = ag.draw(loss)
+    assert "<IMG" not in plain.source and not plain.images
+    diagram = ag.draw(loss, images=True)
+    # x: 2 of its 3 images (1 channel); w and its gradient: 4 filters each; the conv, relu and
+    # pool outputs and their gradients: 2 images x 4 channels each
+    assert len(diagram.images) == 2 + 2 * 4 + 3 * 2 * 2 * 4
+    assert diagram.source.count("<IMG") == len(diagram.images)
+    assert "the first 2 of 3 images shown" in diagram.source
+    assert all(data.startswith(b"\x89PNG") for data in diagram.images.values())
+
+
+@pytest.mark.skipif(not __import__("shutil").which("dot"), reason="needs Graphviz's dot")
+def test_draw_images_renders_them_inline(tmp_path):
+    import base64
+    import re
+
+    x, w, loss = small_cnn()
+    loss.backward()
+    diagram = ag.draw(loss, images=True)
+    svg = diagram.pipe(format="svg", encoding="utf-8")
+    hrefs = re.findall(r'<image [^>]*xlink:href="([^"]*)"', svg)
+    assert len(hrefs) == len(diagram.images) and all(h.startswith("data:image/png;base64,")
+                                                      for h in hrefs)
+    assert "tapegrad-picture-" not in svg  # no file named: the SVG stands alone
+    # the first picture is digit 0 of x, in x's colour scale, each cell 5x5 pixels
+    width, height, pixels = read_png(base64.b64decode(hrefs[0].split(",", 1)[1]))
+    assert (width, height) == (30, 30)
+    assert (pixels[::5, ::5] == heatmap_rgb(x.data[0, 0], color_scale(x.data))).all()
+    path = diagram.render(tmp_path / "g.png")  # dot reads the pictures itself
+    assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"

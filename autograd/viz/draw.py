@@ -33,6 +33,7 @@ from ..checks import NodeChecks
 from ..tensor import Tensor
 from .graph import SMALL_ARRAY, argument_names, grad_of, node_id, role, walk
 from .numbers import number, written_out
+from .pictures import dot_pictures, image_shaped, pipe_with_images
 
 INSTALL_COMMAND = "apt-get install -y --no-install-recommends graphviz"
 DEFAULT_MAX_NODES = 1500  # dot lays out ~1,500 nodes in a few seconds here; 5,000 take 14 s
@@ -81,8 +82,12 @@ class Diagram(graphviz.Digraph):
 
     highlighted = ()  # DOT ids of the nodes drawn emphasised (``draw(highlight=...)``)
 
+    images = {}  # draw(images=True): the PNG files the DOT text names, {name: bytes}
+
     def pipe(self, *args, **kwargs):
         try:
+            if self.images:  # written where dot finds them; in SVG inlined as data: URIs
+                return pipe_with_images(graphviz.Digraph.pipe, self, self.images, args, kwargs)
             return super().pipe(*args, **kwargs)
         except graphviz.ExecutableNotFound as error:
             if isinstance(error, GraphvizNotFound):
@@ -224,7 +229,8 @@ class _Module:
 
 
 def draw(output, show_values=True, show_grads=True, group_by_layer=True, expand=True,
-         rankdir=None, highlight=None, grads=None, max_nodes=DEFAULT_MAX_NODES, check=None):
+         rankdir=None, highlight=None, grads=None, max_nodes=DEFAULT_MAX_NODES, check=None,
+         images=False):
     """Draw the graph leading to ``output`` (a Tensor); return a ``graphviz.Digraph``.
 
     show_values     tensor values (16 elements or fewer) or min/mean/max summaries; or a
@@ -245,6 +251,11 @@ def draw(output, show_values=True, show_grads=True, group_by_layer=True, expand=
                     with the error when it did not, grey when it was not checked
     max_nodes       a graph with more tensors + ops than this falls back to the layer
                     view, then to the part nearest the output, with a note and a warning
+    images          True draws each tensor shaped like images ((N, C, H, W) or (C, H, W),
+                    H and W up to 64) as small heatmaps, one per image and channel (a conv's
+                    filters: one per filter), its gradient too: white is 0, red positive,
+                    blue negative, one colour scale per tensor; the first 2 images and 16
+                    channels (16 filters of 4 channels), as the node says
 
     The result has ``.source`` (DOT text) even without Graphviz; ``.render("g.svg")`` or
     ``autograd.viz.render(diagram, path)`` writes a file, and Jupyter shows it inline.
@@ -273,6 +284,7 @@ def draw(output, show_values=True, show_grads=True, group_by_layer=True, expand=
     drawing = _Drawing(walk(output, "draw"), show_values, show_grads, group_by_layer, expand,
                        rankdir, highlight, grads, max_nodes)
     drawing.check = check
+    drawing.images, drawing.image_files = bool(images), {}
     return drawing.diagram()
 
 
@@ -280,6 +292,7 @@ class _Drawing:
     """Decides what is drawn where (clusters, collapsed modules, the node budget); emits DOT."""
 
     check = None  # check_nodes' results, to colour each op by (draw(check=...))
+    images, image_files = False, None  # draw(images=True): pictures, the PNGs they name
 
     def __init__(self, graph_walk, show_values, show_grads, group_by_layer, expand, rankdir,
                  highlight, grads, max_nodes):
@@ -559,6 +572,8 @@ class _Drawing:
         for path in sorted(used, key=lambda p: -len(self._chain(p))):
             container(self.modules[path].parent).subgraph(container(path))
         diagram.highlighted = sorted(self.highlighted)  # DOT ids: what a view scrolls to
+        if self.image_files:
+            diagram.images = self.image_files
         drawn_inputs = {}
         for tail, head, name in self.edges:
             drawn_inputs[head] = drawn_inputs.get(head, 0) + 1
@@ -609,9 +624,28 @@ class _Drawing:
                                      width=LINE_CHARS if self.flat else None)
         return lines
 
+    def _pictures(self, tensor):
+        """draw(images=True): table rows of the tensor's value and gradient as pictures ('' for
+        a tensor not shaped like images)."""
+        if not self.images or not image_shaped(tensor.data.shape):
+            return ""
+        filters = any(isinstance(op, nodes.ConvolutionNode) and op._inputs[1] is tensor
+                      for op in self.consumers.get(id(tensor), ()))
+        tables = []
+        if self._shows_value(tensor):
+            tables.append(dot_pictures(tensor.data, self.image_files, filters))
+        grad = grad_of(tensor, self.grads) if self.show_grads else None
+        if grad is not None:
+            tables.append(dot_pictures(grad, self.image_files, filters, gradient=True))
+        return "".join(f'<TR><TD ALIGN="LEFT">{table}</TD></TR>' for table in tables)
+
     def _tensor_attributes(self, key, tensor):
         kind = role(tensor, self.walk.output)
-        attributes = {"label": _html_lines(self._tensor_lines(tensor, kind)), "shape": "box",
+        label, pictures = _html_lines(self._tensor_lines(tensor, kind)), self._pictures(tensor)
+        if pictures:  # the text, then the pictures under it
+            label = (f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR><TD ALIGN="LEFT" '
+                     f'BALIGN="LEFT">{label[1:-1]}</TD></TR>{pictures}</TABLE>>')
+        attributes = {"label": label, "shape": "box",
                       "style": "rounded,filled", "fillcolor": ROLE_FILL[kind],
                       "color": "#777777"}
         if kind == "output":
@@ -669,6 +703,10 @@ class _Drawing:
         kind = role(tensor, self.walk.output)
         lines = "".join(f'{line}<BR ALIGN="LEFT"/>'
                         for line in self._tensor_lines(tensor, kind, one_line=True))
+        pictures = self._pictures(tensor)
+        if pictures:  # a cell holds text or a table: the text and the pictures in a table
+            lines = (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>'
+                     f'<TD ALIGN="LEFT" BALIGN="LEFT">{lines}</TD></TR>{pictures}</TABLE>')
         op_fill, op_color, tensor_color, border = OP_FILL, OP_BORDER, "#777777", 1
         if kind == "output":
             border = 2

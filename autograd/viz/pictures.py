@@ -19,7 +19,10 @@ won the window).
 import base64
 import html
 import json
+import os
+import re
 import struct
+import tempfile
 import zlib
 from dataclasses import dataclass
 
@@ -308,3 +311,71 @@ def frame_html(item, table, inline=False):
     geometry_json = html.escape(json.dumps(found)) if found is not None else ""
     return (f'<div class="tg-pics" data-geometry="{geometry_json}">' + "".join(parts)
             + "</div>")
+
+
+# ---------------------------------------------------------------- pictures in a diagram
+
+DRAW_CAPS = Caps(images=2, channels=16, filters=16, filter_channels=4)
+DRAW_PER_ROW = 8     # pictures in a row of a diagram's node
+DRAW_PICTURE_PX = 32  # a picture's side in a diagram, about (in PNG pixels: 24 pt)
+IMAGE_NAME = "tapegrad-picture-{}.png"  # as the DOT text names them; inlined when rendered
+_IMAGE_HREF = re.compile(r'xlink:href="(?:[^"]*/)?(tapegrad-picture-\d+\.png)" '
+                         r'width="[^"]*" height="([0-9.]+)px"')
+
+
+def dot_pictures(array, images, filters=False, gradient=False):
+    """A Graphviz HTML-like table of ``array``'s pictures, rows of ``DRAW_PER_ROW``, under a
+    caption with its colour range; the PNG files it names are added to ``images`` ({name:
+    bytes}, written where dot finds them when the diagram is rendered)."""
+    grid = Grid(array, filters=filters, caps=DRAW_CAPS)
+    height, width = grid.array.shape[2:]
+    upscale = max(1, round(DRAW_PICTURE_PX / max(height, width)))
+    size = [round(0.75 * upscale * side) + 2 for side in (height, width)]  # pt, and a border
+    items = {}  # a row (or several) per image; the filters of one channel all together
+    for n, c, picture in grid.pictures():
+        name = IMAGE_NAME.format(len(images))
+        images[name] = png_bytes(heatmap_rgb(picture, grid.scale), upscale)
+        items.setdefault(n if grid.channels > 1 else 0, []).append(
+            f'<TD BORDER="1" COLOR="#aaaaaa" FIXEDSIZE="TRUE" WIDTH="{size[1]}" '
+            f'HEIGHT="{size[0]}"><IMG SRC="{name}"/></TD>')
+    rows = []
+    for n, cells in items.items():
+        lines = [cells[k:k + DRAW_PER_ROW] for k in range(0, len(cells), DRAW_PER_ROW)]
+        label = "" if filters or grid.count == 1 or grid.channels == 1 else f"image {n}"
+        for k, line in enumerate(lines):
+            head = (f'<TD ROWSPAN="{len(lines)}" VALIGN="TOP"><FONT POINT-SIZE="7" '
+                    f'COLOR="#666666">{label}</FONT></TD>' if label and k == 0 else "")
+            rows.append(f'<TR>{head}{"".join(line)}</TR>')
+    what = "grad" if gradient else ("filters" if filters else "images")
+    caption = f"{what}: {grid.range_text()}" + (f"; {grid.note}" if grid.note else "")
+    color = ' COLOR="#c62828"' if gradient else ""
+    # the pictures in a table of their own, so that a long caption does not spread them
+    return (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR><TD ALIGN="LEFT">'
+            f'<FONT POINT-SIZE="8"{color}>{html.escape(caption)}</FONT></TD></TR><TR>'
+            f'<TD ALIGN="LEFT"><TABLE BORDER="0" CELLSPACING="2" CELLPADDING="0">{"".join(rows)}'
+            "</TABLE></TD></TR></TABLE>")
+
+
+def pipe_with_images(pipe, digraph, images, args, kwargs):
+    """``pipe(digraph, *args, **kwargs)`` (graphviz's own) where dot finds ``images``: they
+    are written to a temporary folder, named by the graph's ``imagepath``; in SVG each is
+    then inlined as a data: URI, so the drawing needs no file beside it."""
+    format = kwargs.get("format") or (args[0] if args else None) or digraph.format
+    with tempfile.TemporaryDirectory(prefix="tapegrad-pictures-") as folder:
+        for name, data in images.items():
+            with open(os.path.join(folder, name), "wb") as handle:
+                handle.write(data)
+        copy = digraph.copy()
+        copy.attr("graph", imagepath=folder)
+        result = pipe(copy, *args, **kwargs)
+    if format != "svg":
+        return result
+    text = result.decode("utf-8") if isinstance(result, bytes) else result
+    uris = {name: data_uri(data) for name, data in images.items()}
+    # dot 2.43 lays a picture out at its size in points (96 pixels an inch) but writes its
+    # width in pixels: both are set to the height, the size it was laid out at
+    text = _IMAGE_HREF.sub(lambda found: f'style="image-rendering: pixelated" '
+                                         f'xlink:href="{uris[found.group(1)]}" '
+                                         f'width="{found.group(2)}" height="{found.group(2)}"',
+                           text)
+    return text.encode("utf-8") if isinstance(result, bytes) else text
