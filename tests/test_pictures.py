@@ -198,3 +198,20 @@ def test_draw_images_renders_them_inline(tmp_path):
     assert (pixels[::5, ::5] == heatmap_rgb(x.data[0, 0], color_scale(x.data))).all()
     path = diagram.render(tmp_path / "g.png")  # dot reads the pictures itself
     assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_geometry_the_page_maps_with():
+    x = np.zeros((1, 4, 9, 9))
+    conv = nodes.ConvolutionNode(stride=2, padding=(1, 2), dilation=2, groups=2)
+    conv.forwardPass(x, np.zeros((6, 2, 3, 3)))
+    assert pictures.geometry(conv, [x, np.zeros((6, 2, 3, 3))]) == {
+        "kind": "conv", "kernel": [3, 3], "stride": [2, 2], "pad": [1, 2], "dilation": [2, 2],
+        "groups": 2, "channels": 4, "filters": 6}
+    average = nodes.AvgPoolNode(3, 2, padding=1, floor=True)
+    average.forwardPass(x)
+    assert pictures.geometry(average, [x]) == {
+        "kind": "avgpool", "kernel": [3, 3], "stride": [2, 2], "pad": [1, 1],
+        "dilation": [1, 1], "groups": 1, "channels": 4}
+    conv1d = nodes.ConvolutionNode()
+    conv1d.forwardPass(np.zeros((1, 2, 9)), np.zeros((3, 2, 3)))
+    assert pictures.geometry(conv1d, [np.zeros((1, 2, 9))]) is None  # 1-D: no windows drawn
