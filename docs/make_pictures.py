@@ -2,6 +2,7 @@
 
 docs/graph.svg             what the README's Diagrams snippet renders (the snippet is run
                            as the README shows it, so the picture matches its code)
+docs/check.svg             what the README's check_nodes snippet renders, the same way
 docs/graph-in-browser.png  `python -m autograd draw` (the digits CNN) as Chromium shows
                            graph.svg in a 1400x900 window, cropped to the diagram
 
@@ -21,10 +22,11 @@ CHROMIUM = "/usr/bin/chromium"
 WINDOW = {"width": 1400, "height": 900}
 
 
-def readme_diagram_snippet():
+def readme_diagram_snippet(picture="graph.svg"):
+    """The README's Python block that renders ``picture``."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
-    return next(block for block in blocks if 'render("graph.svg")' in block)
+    return next(block for block in blocks if f'render("{picture}")' in block)
 
 
 def run(args, cwd):
@@ -37,8 +39,9 @@ def main():
 
     with tempfile.TemporaryDirectory() as folder:
         work = pathlib.Path(folder)
-        run(["-c", readme_diagram_snippet()], work)
-        shutil.copyfile(work / "graph.svg", DOCS / "graph.svg")
+        for picture in ("graph.svg", "check.svg"):
+            run(["-c", readme_diagram_snippet(picture)], work)
+            shutil.copyfile(work / picture, DOCS / picture)
         (work / "cnn").mkdir()
         run(["-m", "autograd", "draw"], work / "cnn")
         shot = work / "shot.png"
@@ -56,7 +59,7 @@ def main():
         image = Image.open(shot).convert("RGB")
         image = image.quantize(colors=96, method=Image.Quantize.FASTOCTREE)  # flat colours
         image.save(DOCS / "graph-in-browser.png", optimize=True)
-    for name in ("graph.svg", "graph-in-browser.png"):
+    for name in ("graph.svg", "check.svg", "graph-in-browser.png"):
         print(f"wrote docs/{name} ({(DOCS / name).stat().st_size // 1024} KiB)")
 
 

@@ -1,6 +1,8 @@
 """backward(retain_grads=True) keeps every tensor's gradient (for diagrams); without it, no
 intermediate tensor holds a gradient after backward, so training memory stays flat."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -96,3 +98,17 @@ def test_draw_writes_each_intermediate_gradient():
     x2, w2, h2, r2, y2 = small_graph()
     y2.backward()
     assert ag.draw(y2, rankdir="LR").source.count("grad [1.0, 0.0, 0.0]") == 1
+
+
+def test_the_draw_command_shows_the_gradient_of_every_tensor(tmp_path):
+    if not shutil.which("dot"):
+        pytest.skip("needs Graphviz's dot")
+    from autograd.commands.draw import draw_model
+    model = models.digits_cnn(rng=0)
+    images, labels = ag.data.load_digits()
+    svg = open(draw_model(model, images[:2], labels[:2], str(tmp_path / "graph.svg")),
+               encoding="utf-8").read()
+    # 4 parameters and 10 op outputs (conv, relu, pool, flatten, transpose, matmul, add,
+    # log_softmax, getitem, sum, the loss ...): the leaves alone would be 4
+    assert svg.count(">grad ") >= 12
+    assert all(p.grad is None for p in model.parameters())  # the model's own are left alone
