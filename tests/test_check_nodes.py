@@ -243,6 +243,20 @@ def test_ties_between_the_inputs_of_max_are_left_out_and_the_rest_checked():
     assert all("ties and zeros left out" in c.detail for c in checks)
 
 
+def test_an_infinite_output_or_an_all_kink_input_is_not_checked_rather_than_wrong():
+    x = ag.Tensor([0.0, 1.0, 2.0], requires_grad=True)
+    with np.errstate(divide="ignore"):
+        out = (x.log() * 1.0).sum()
+    results = ag.check_nodes(out)  # quiet: the forward pass warned already
+    (log,) = [c for c in results if c.node.name == "log"]
+    assert log.status == "not checked" and "inf or NaN" in log.detail
+    zeros = ag.Tensor(np.zeros(4), requires_grad=True)
+    results = ag.check_nodes(F.relu(zeros).sum())
+    (relu,) = [c for c in results if c.node.name == "max"]
+    assert relu.status == "not checked" and "kink" in relu.detail and np.isnan(relu.error)
+    assert results.summary(relu.node)[0] == "not checked"
+
+
 def test_errors_name_what_to_do():
     with pytest.raises(TypeError, match="check_nodes: expected the output Tensor"):
         ag.check_nodes(np.ones(3))
