@@ -112,7 +112,7 @@ class NodeChecks(list):
             lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths))
                          + "  " + row[4])
         wrong = len(self.wrong())
-        lines.append(f"{len(self)} checks, {wrong} wrong" if wrong else f"{len(self)} checks, none wrong")
+        lines.append(f"{len(self)} checks, {wrong or 'none'} wrong")
         return "\n".join(line.rstrip() for line in lines)
 
     __repr__ = __str__

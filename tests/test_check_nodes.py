@@ -23,7 +23,8 @@ class UserConv(Node):
     ``bug`` plants one mistake in backwardPass: "transposed" uses the filter transposed
     for dx, "stride" forgets the stride where dx is scattered back."""
     name = "user_conv"
-    rules = ("dx[S·i+m, S·j+n] += w[m, n] · dz[i, j]", "dw[m, n] = Σᵢⱼ x[S·i+m, S·j+n] · dz[i, j]")
+    rules = ("dx[S·i+m, S·j+n] += w[m, n] · dz[i, j]",
+             "dw[m, n] = Σᵢⱼ x[S·i+m, S·j+n] · dz[i, j]")
 
     def __init__(self, stride=1, bug=None):
         self.stride, self.bug = stride, bug
