@@ -56,8 +56,8 @@ def cpu_seconds(pid="self"):
 '''
 
 # A small CNN through conv and pool, trained a few steps on a batch large enough that the
-# fast kernels split it between threads: the pooling input, 16x8x16x16 = 32768 elements,
-# reaches MIN_ELEMENTS (2^15), and the convolutions' jobs are larger still.
+# fast kernels split it between threads: the first pooling input and the first conv's
+# output, 32x8x32x32 = 262144 elements, reach MIN_ELEMENTS (2^18).
 #
 # Two windows after the steps. Right after them, the threads tapegrad may have started
 # (any thread that did not exist once NumPy was imported) and any child process must stay
@@ -75,9 +75,9 @@ from autograd import nn, optim
 rng = np.random.default_rng(0)
 model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                       nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                      nn.Flatten(), nn.Linear(8 * 4 * 4, 10))
-images = autograd.Tensor(rng.standard_normal((16, 3, 16, 16)).astype(np.float32))
-labels = rng.integers(0, 10, 16)
+                      nn.Flatten(), nn.Linear(8 * 8 * 8, 10))
+images = autograd.Tensor(rng.standard_normal((32, 3, 32, 32)).astype(np.float32))
+labels = rng.integers(0, 10, 32)
 optimizer = optim.SGD(model.parameters(), lr=0.01)
 loss_fn = nn.CrossEntropyLoss()
 tasks_before = tasks()

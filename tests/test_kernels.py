@@ -91,6 +91,41 @@ def test_fast_max_pool_equals_the_math_exactly(shape, kernel_size, stride, value
     assert_same(run_node("fast", make, [x]), run_node("reference", make, [x]), exact=True)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("with_bias", [True, False])
+@pytest.mark.parametrize("needs", [(True, True, True), (False, True, True), (True, False, False)])
+def test_a_1x1_convolution_is_one_product_per_example_and_equals_the_math(
+        monkeypatch, dtype, with_bias, needs):
+    """The pointwise kernel (1x1, stride 1, no padding) reads x as its own columns: the same
+    numbers as the math, split between threads or not, on a strided x too."""
+    from nodes.kernels.conv import Pointwise
+    x = randn(5, 6, 4, 7, seed=3).astype(dtype)[:, :, :, ::-1]  # not contiguous
+    inputs = [x, randn(8, 6, 1, 1, seed=4).astype(dtype)]
+    if with_bias:
+        inputs.append(randn(8, seed=5).astype(dtype))
+    needs = needs[:len(inputs)]
+
+    def run(kernels):
+        with autograd.kernels(kernels):
+            node = nodes.ConvolutionNode()
+            node.needs_input_grad = needs
+            out = node.forwardPass(*inputs)
+            return node, [out, *node.backwardPass(randn(*out.shape, seed=6).astype(dtype))]
+
+    node, reference = run("reference")
+    for threads in (1, 3):
+        split_work_between_threads(monkeypatch, threads=threads)
+        node, fast = run("fast")
+        assert isinstance(node.fast, Pointwise)
+        for got, expected, needed in zip(fast, reference, (True,) + needs):
+            if not needed:
+                assert got is None
+                continue
+            assert got.dtype == expected.dtype and got.shape == expected.shape
+            tolerance = 1e-12 if dtype == np.float64 else 1e-5
+            np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance)
+
+
 @pytest.mark.parametrize("make, x_shape, w_shape, fast", [
     (lambda: nodes.ConvolutionNode(1, 1), (2, 4, 6, 6), (4, 4, 3, 3), True),
     (lambda: nodes.ConvolutionNode(1, 1, dilation=2), (2, 4, 6, 6), (4, 4, 3, 3), False),

