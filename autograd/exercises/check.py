@@ -311,10 +311,11 @@ class Exercise:
         """The rule of the known mistake that gives what the learner gave on this case: the
         same exception (``given`` an exception), or the same gradients (``given`` the arrays
         the learner returned): the first mistake that gives them all, else the first that
-        gives the one for input ``position``, else None."""
+        gives the one for input ``position``, else the first whose gradient for it has the
+        same wrong shape, else None."""
         case = self.cases[index]
         shapes = [np.shape(value) for value in case.inputs.values()]
-        partial = None
+        partial = same_shape = None
         for mistake in self.mistakes:
             try:
                 node, output = self._run(self.given, case)
@@ -335,7 +336,12 @@ class Exercise:
                 return mistake.rule
             if same[position] and partial is None:
                 partial = mistake.rule
-        return partial
+            mine, yours = arrays[position], given[position]
+            if (same_shape is None and mine is not None and yours is not None
+                    and mine.shape == yours.shape != shapes[position]
+                    and _to_shape(yours, shapes[position], np.shape(output)) is None):
+                same_shape = mistake.rule
+        return partial or same_shape
 
 
 def _same(mine, yours, shape, out_shape):
