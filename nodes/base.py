@@ -31,6 +31,12 @@ class Node:
                elementwise ops); ``"float"`` does too, and makes an int or bool result
                dtype float32 (for ops whose values are not integers: exp, log, division).
                Python numbers always become arrays of the result dtype.
+      onnx_op  the ONNX operator of a node that is one operator on the same inputs
+               ("Exp"), read by ``autograd.onnx.export``. A node that needs more writes a
+               method ``onnx(self, graph, inputs)`` beside its passes instead: it adds
+               operators with ``graph.op("Conv", x, w, strides=[...])`` and returns the
+               output's name (``graph`` is ``autograd.onnx.builder.Graph``). Inputs arrive
+               in the output's dtype.
     """
 
     name = "node"
@@ -38,6 +44,7 @@ class Node:
     rules = ()
     saved = None
     promotes = None
+    onnx_op = None
 
     # Engine bookkeeping, written by ``autograd.apply`` only: the input tensors, the
     # tape's sequence number, the module scope that created the node, whether the

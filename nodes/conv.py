@@ -76,6 +76,11 @@ class ConvolutionNode(Node):
         grads = (self._finish(dx) if needs[0] else None, self._finish(dw) if needs[1] else None)
         return grads + ((dbias if needs[2] else None,) if self.inputs == 3 else ())
 
+    def onnx(self, graph, inputs):
+        n = self.spatial  # a 1-D conv has its own attributes, not the height-1 image's
+        return graph.op("Conv", *inputs, strides=self.strides[-n:], pads=self.pads[-n:] * 2,
+                        dilations=self.dilations[-n:], group=self.groups)
+
     def _im2col(self, x):
         """The windows of the zero-padded x as the columns of a matrix (C·Fh·Fw, N·Ho·Wo)."""
         (Ph, Pw), (Fh, Fw), (N, _, Ho, Wo) = self.pads, self.kernel, self.out_shape

@@ -20,6 +20,7 @@ class AdditionNode(Node):
     """z = x + y"""
     name, symbol = "add", "+"
     rules = ("dx = dz", "dy = dz")
+    onnx_op = "Add"
     saved = ()
     promotes = "common"
     __slots__ = saved
@@ -35,6 +36,7 @@ class MultiplicationNode(Node):
     """z = x * y"""
     name, symbol = "multiply", "*"
     rules = ("dx = y * dz", "dy = x * dz")
+    onnx_op = "Mul"
     saved = ("x", "y")
     promotes = "common"
     __slots__ = saved
@@ -57,6 +59,7 @@ class DivisionNode(Node):
     """
     name, symbol = "divide", "/"
     rules = ("dx = dz / y", "dy = -(dz * z) / y")
+    onnx_op = "Div"
     saved = ("y", "z")
     promotes = "float"
     __slots__ = saved
@@ -110,6 +113,13 @@ class MaxNode(Node):
         return (np.where(self.x_wins, dz, 0) if needs_x else None,
                 np.where(self.y_wins, dz, 0) if needs_y else None)
 
+    def onnx(self, graph, inputs):
+        x, y = inputs
+        zero = graph.value(x)
+        if zero is not None and zero.size == 1 and zero.item() == 0:  # max(0, y) is ReLU
+            return graph.op("Relu", y)
+        return graph.op("Max", x, y)
+
 
 def first_wins(x, y, out=None):
     """Where max(x, y) takes x: x >= y, or x is NaN (a NaN wins the max, as np.maximum's)."""
@@ -129,6 +139,7 @@ class MinNode(Node):
     """
     name, symbol = "min", "min"
     rules = ("dx = [x <= y] * dz", "dy = [x > y] * dz")
+    onnx_op = "Min"
     saved = ("x_wins", "y_wins")
     promotes = "common"
     __slots__ = saved
@@ -152,6 +163,7 @@ class WhereNode(Node):
     name, symbol = "where", "where"
     rules = ("dc = none: a condition takes no gradient", "dx = dz where c, else 0",
              "dy = 0 where c, else dz")
+    onnx_op = "Where"
     saved = ("c",)
     __slots__ = saved
 
@@ -172,6 +184,7 @@ class NegationNode(Node):
     """z = -x"""
     name, symbol = "negate", "-"
     rules = ("dx = -dz",)
+    onnx_op = "Neg"
     saved = ()
     __slots__ = saved
 
@@ -215,6 +228,12 @@ class PowerNode(Node):
             return (np.zeros_like(dz),)
         return (p * _power(self.x, p - 1) * dz,)
 
+    def onnx(self, graph, inputs):
+        (x,) = inputs
+        if self.exponent == 0.5:  # computed as sqrt here too
+            return graph.op("Sqrt", x)
+        return graph.op("Pow", x, graph.constant(self.exponent, like=x))
+
 
 class TensorPowerNode(Node):
     """z = x ** y, the exponent an input too (PyTorch's pow of two tensors)
@@ -226,6 +245,7 @@ class TensorPowerNode(Node):
     """
     name, symbol = "pow", "**"
     rules = ("dx = y * x ** (y - 1) * dz", "dy = z * log(x) * dz")
+    onnx_op = "Pow"
     saved = ("x", "y", "z")
     promotes = "common"
     __slots__ = saved
@@ -272,6 +292,7 @@ class ExpNode(Node):
     """z = exp(x)"""
     name, symbol = "exp", "exp"
     rules = ("dx = z * dz",)
+    onnx_op = "Exp"
     saved = ("z",)
     promotes = "float"
     __slots__ = saved
@@ -288,6 +309,7 @@ class LogNode(Node):
     """z = log(x)"""
     name, symbol = "log", "log"
     rules = ("dx = dz / x",)
+    onnx_op = "Log"
     saved = ("x",)
     promotes = "float"
     __slots__ = saved
@@ -304,6 +326,7 @@ class AbsNode(Node):
     """z = |x|; at x = 0 the gradient is 0, as in PyTorch"""
     name, symbol = "abs", "|x|"
     rules = ("dx = sign(x) * dz",)
+    onnx_op = "Abs"
     saved = ("x",)
     __slots__ = saved
 
@@ -321,6 +344,7 @@ class SinNode(Node):
     """z = sin(x)"""
     name, symbol = "sin", "sin"
     rules = ("dx = cos(x) * dz",)
+    onnx_op = "Sin"
     saved = ("x",)
     promotes = "float"
     __slots__ = saved
@@ -337,6 +361,7 @@ class CosNode(Node):
     """z = cos(x)"""
     name, symbol = "cos", "cos"
     rules = ("dx = -sin(x) * dz",)
+    onnx_op = "Cos"
     saved = ("x",)
     promotes = "float"
     __slots__ = saved
@@ -353,6 +378,7 @@ class TanhNode(Node):
     """z = tanh(x)"""
     name, symbol = "tanh", "tanh"
     rules = ("dx = (1 - z ** 2) * dz",)
+    onnx_op = "Tanh"
     saved = ("z",)
     promotes = "float"
     __slots__ = saved
@@ -369,6 +395,7 @@ class SigmoidNode(Node):
     """z = 1 / (1 + exp(-x))"""
     name, symbol = "sigmoid", "σ"
     rules = ("dx = z * (1 - z) * dz",)
+    onnx_op = "Sigmoid"
     saved = ("z",)
     promotes = "float"
     __slots__ = saved

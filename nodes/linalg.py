@@ -22,6 +22,7 @@ class MatMulNode(Node):
     """z = x @ y"""
     name, symbol = "matmul", "@"
     rules = ("dx = dz @ yᵀ", "dy = xᵀ @ dz")
+    onnx_op = "MatMul"  # NumPy's rules for 1-D and batched inputs, as here
     saved = ("x", "y")
 
     def forwardPass(self, x, y):

@@ -41,3 +41,11 @@ class BinaryCrossEntropyNode(Node):
             with np.errstate(divide="ignore"):
                 dt = (np.log1p(-x) - np.log(x)) * dz
         return dx, dt
+
+    def onnx(self, graph, inputs):
+        x, t = inputs
+        one, floor = graph.constant(1, like=x), graph.constant(LOG_FLOOR, like=x)
+        log_x = graph.op("Max", graph.op("Log", x), floor)
+        log_rest = graph.op("Max", graph.op("Log", graph.op("Sub", one, x)), floor)
+        return graph.op("Sub", graph.op("Mul", graph.op("Sub", t, one), log_rest),
+                        graph.op("Mul", t, log_x))

@@ -72,6 +72,12 @@ class _PoolNode(Node):
         """Drop the height-1 axis of a 1-D result."""
         return array[:, :, 0, :] if self.spatial == 1 else array
 
+    def onnx(self, graph, inputs, **more):
+        n = self.spatial  # a 1-D pool has its own attributes, not the height-1 image's
+        return graph.op(self.onnx_op, inputs[0], kernel_shape=self.kernel[-n:],
+                        strides=self.strides[-n:], pads=self.pads[-n:] * 2,
+                        ceil_mode=int(self.ceil_mode), **more)
+
 
 class MaxPoolNode(_PoolNode):
     """z[i, j] = max over the window of x_pad[S·i+m, S·j+n], x padded with -inf
@@ -88,6 +94,7 @@ class MaxPoolNode(_PoolNode):
     name, symbol = "maxpool", "max"
     rules = ("dx[S·i+m, S·j+n] += [x[S·i+m, S·j+n] is window (i, j)'s first max] · dz[i, j]",)
     saved = ("winner", "fast")
+    onnx_op = "MaxPool"
 
     def forwardPass(self, x):
         x = self._prepare(x)
@@ -128,6 +135,7 @@ class AvgPoolNode(_PoolNode):
     name, symbol = "avgpool", "avg"
     rules = ("dx[S·i+m, S·j+n] += dz[i, j] / (Fh·Fw)",)
     saved = ("count",)
+    onnx_op = "AveragePool"
 
     def __init__(self, kernel_size, stride=None, floor=False, padding=0, ceil_mode=False,
                  count_include_pad=True):
@@ -145,6 +153,9 @@ class AvgPoolNode(_PoolNode):
     def backwardPass(self, dz):
         share = np.asarray(dz, dtype=self.dtype).reshape(self.out_shape) / self.count
         return (self._finish(self._scatter(lambda m, n: share, self.dtype)),)
+
+    def onnx(self, graph, inputs):
+        return super().onnx(graph, inputs, count_include_pad=int(self.count_include_pad))
 
     def _window_sizes(self):
         """How many elements each window averages, (Ho, Wo): the product of its extents."""

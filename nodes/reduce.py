@@ -26,6 +26,9 @@ class SumNode(Node):
             dz = np.expand_dims(dz, self.axes)
         return (np.broadcast_to(dz, self.input_shape),)
 
+    def onnx(self, graph, inputs):
+        return graph.reduce("ReduceSum", inputs[0], self.axes, self.keepdims)
+
 
 def _to_first(x, axes, keepdims, dz, find):
     """dz sent to the first extreme (``find`` is np.argmax or np.argmin) of x over axes;
@@ -55,6 +58,7 @@ class MaxReduceNode(Node):
     rules = ("dx = [x is the first maximum] * dz",)
     saved = ("x",)
     extreme, find, what = np.max, np.argmax, "maximum"  # MinReduceNode: the same with min
+    onnx_reduce = "ReduceMax"
 
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
@@ -69,9 +73,13 @@ class MaxReduceNode(Node):
     def backwardPass(self, dz):
         return (_to_first(self.x, self.axes, self.keepdims, dz, type(self).find),)
 
+    def onnx(self, graph, inputs):
+        return graph.reduce(self.onnx_reduce, inputs[0], self.axes, self.keepdims)
+
 
 class MinReduceNode(MaxReduceNode):
     """z = min of x over axis; on ties the first minimum (lowest index) takes the gradient."""
     name, symbol = "amin", "min"
     rules = ("dx = [x is the first minimum] * dz",)
     extreme, find, what = np.min, np.argmin, "minimum"
+    onnx_reduce = "ReduceMin"

@@ -23,6 +23,9 @@ class ReshapeNode(Node):
     def backwardPass(self, dz):
         return (np.reshape(dz, self.input_shape),)
 
+    def onnx(self, graph, inputs):  # the batch size left open: Flatten's (N, -1) fits any N
+        return graph.op("Reshape", inputs[0], graph.shape_input(inputs[0], graph.output_shape))
+
 
 class TransposeNode(Node):
     """z = x with its axes permuted (reversed when axes is None)"""
@@ -41,6 +44,9 @@ class TransposeNode(Node):
     def backwardPass(self, dz):
         return (np.transpose(dz, np.argsort(self.perm)),)
 
+    def onnx(self, graph, inputs):
+        return graph.op("Transpose", inputs[0], perm=list(self.perm))
+
 
 class ExpandNode(Node):
     """z = x broadcast to a fixed shape; size-1 axes repeat, new axes go in front"""
@@ -56,6 +62,12 @@ class ExpandNode(Node):
 
     def backwardPass(self, dz):
         return (dz,)  # the engine sums a broadcast gradient back to x's shape, as for x + y
+
+    def onnx(self, graph, inputs):
+        x, shape = inputs[0], list(self.shape)
+        if graph.batched(x) and len(graph.shape(x)) == len(shape):
+            shape[0] = 1  # Expand keeps the input's batch size where the shape says 1
+        return graph.op("Expand", x, graph.ints(shape))
 
 
 class ConcatenateNode(Node):
@@ -89,6 +101,9 @@ class ConcatenateNode(Node):
     def backwardPass(self, dz):
         bounds = np.cumsum(self.sizes)[:-1]
         return tuple(np.split(dz, bounds, axis=self.axis_index))
+
+    def onnx(self, graph, inputs):
+        return graph.op("Concat", *inputs, axis=self.axis_index)
 
     def _rules(self):
         """'dx1 = dz[:, 2:5], the part of dz where x1 went', one per input."""
@@ -127,3 +142,6 @@ class GetItemNode(Node):
         else:
             np.add.at(grad, self.index, dz)
         return (grad,)
+
+    def onnx(self, graph, inputs):  # Slice, Squeeze and Unsqueeze, or Gather for an array
+        return graph.getitem(inputs[0], self.index)

@@ -37,3 +37,6 @@ class LogSoftmaxNode(Node):
     def backwardPass(self, dz):
         z = self.z
         return (dz - np.exp(z) * np.sum(dz, axis=self.axis, keepdims=True),)
+
+    def onnx(self, graph, inputs):
+        return graph.op("LogSoftmax", inputs[0], axis=self.axis)

@@ -20,6 +20,8 @@ diagram of the network (by layer) beside them as an .svg of the same name.
 
 An existing weights file is never overwritten silently: without --force the weights go
 to the first free name weights-1.npz, weights-2.npz, ... and the command says so.
+--onnx PATH also writes the trained model as ONNX (for onnxruntime or any runtime; needs
+pip install tapegrad[onnx]), by the same rule.
 Load them back with model.load_state_dict(autograd.serialization.load(path)) on
 autograd.models.for_data(DATA, MODEL).
 
@@ -30,8 +32,10 @@ examples:
   python -m autograd train --data cifar10 --data-path cifar-10-binary.tar.gz --model deeper
   python -m autograd train --model deeper --epochs 20
   python -m autograd train --optimizer sgd --lr 0.05 --out sgd.npz --force
+  python -m autograd train --onnx model.onnx
 """
 
+import importlib.util
 import os
 import time
 from collections import OrderedDict
@@ -79,6 +83,10 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0,
                         help="seed for the initial weights, batch order and dropout (default 0)")
     add_output_arguments(parser, "weights.npz", "the weights")
+    parser.add_argument("--onnx", default=None, metavar="PATH",
+                        help="also write the trained model as ONNX to PATH, for onnxruntime "
+                             "(needs pip install tapegrad[onnx]; a new name if PATH exists, "
+                             "unless --force)")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar: one line per epoch only")
 
@@ -171,6 +179,11 @@ def run(args):
 
     out = args.out
     check_output(out, "weights.npz")  # before training, not after
+    if args.onnx is not None:
+        check_output(args.onnx, "model.onnx")
+        if importlib.util.find_spec("onnx") is None:
+            raise CommandError("--onnx needs the onnx package, which tapegrad does not install "
+                               "by default: pip install tapegrad[onnx]")
     if args.data == "cifar10" and args.data_path is None:
         from autograd.data.cifar10 import CIFAR10_URL
         raise CommandError(f"--data cifar10 reads the files you have: download CIFAR-10's binary "
@@ -221,7 +234,28 @@ def run(args):
         raise
     print(f"saved the weights to {path}")
     write_diagram(model, x_test[:2], y_test[:2], os.path.splitext(path)[0] + ".svg", args.force)
+    if args.onnx is not None:
+        write_onnx(model, x_test[:2], args.onnx, args.force)
     return 0
+
+
+def write_onnx(model, images, out, force):
+    """The trained model as ONNX (batch size open), never over an existing file unless --force."""
+    from autograd.onnx import OnnxError, export
+
+    path = out if force else free_name(out, reserve=True)
+    if path != out:
+        print(f"{out} exists; saving the ONNX model to {path} instead (--force overwrites)")
+    try:
+        export(model, images, path, input_names=["images"], output_names=["scores"])
+    except BaseException as error:
+        if not force and os.path.exists(path) and os.path.getsize(path) == 0:
+            os.remove(path)  # our empty placeholder
+        if isinstance(error, OnnxError):
+            raise CommandError(str(error), code=1) from None
+        raise
+    print(f"saved the model as ONNX to {path} (input 'images' (N, ...), output 'scores')")
+    return path
 
 
 def write_diagram(model, images, labels, svg_path, force):
