@@ -5,6 +5,8 @@ docs/graph.svg             what the README's Diagrams snippet renders (the snipp
 docs/check.svg             what the README's check_nodes snippet renders, the same way
 docs/graph-in-browser.png  `python -m autograd draw` (the digits CNN) as Chromium shows
                            graph.svg in a 1400x900 window, cropped to the diagram
+docs/step-pictures.png     `python -m autograd step --cnn` at the conv's step in a 1400x900
+                           window, the pointer on a cell of dz (its window and filter marked)
 
 Needs Graphviz's dot, Python playwright and /usr/bin/chromium (as the browser tests do).
 """
@@ -59,8 +61,36 @@ def main():
         image = Image.open(shot).convert("RGB")
         image = image.quantize(colors=96, method=Image.Quantize.FASTOCTREE)  # flat colours
         image.save(DOCS / "graph-in-browser.png", optimize=True)
-    for name in ("graph.svg", "check.svg", "graph-in-browser.png"):
+        step_pictures(work)
+    for name in ("graph.svg", "check.svg", "graph-in-browser.png", "step-pictures.png"):
         print(f"wrote docs/{name} ({(DOCS / name).stat().st_size // 1024} KiB)")
+
+
+def step_pictures(work):
+    """docs/step-pictures.png: the CNN's page at the conv's step, pointing at dz[0, 4, 2, 5]."""
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    (work / "step").mkdir()
+    run(["-m", "autograd", "step", "--cnn"], work / "step")
+    shot = work / "step.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        page = browser.new_page(viewport=WINDOW)
+        page.goto((work / "step" / "step.html").as_uri())
+        page.keyboard.press("End")  # the last backward step: the conv
+        picture = '.tg-block[data-name="dz"] .tg-pic[data-n="0"][data-c="4"] img'
+        cell = page.eval_on_selector(picture, "e => { const r = e.getBoundingClientRect(); "
+                                              "return [r.left + r.width * 11 / 16, "
+                                              "r.top + r.height * 5 / 16]; }")  # (2, 5) of 8x8
+        page.mouse.move(*cell)
+        page.screenshot(path=shot)
+        browser.close()
+    image = Image.open(shot).convert("RGB")
+    image = image.quantize(colors=128, method=Image.Quantize.FASTOCTREE)
+    image.save(DOCS / "step-pictures.png", optimize=True)
 
 
 if __name__ == "__main__":
