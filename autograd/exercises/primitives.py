@@ -12,7 +12,7 @@ from ..tensor import maximum
 from . import given
 from .check import Case, Exercise, Mistake
 
-SHAPES_ARE_UNDONE = ("An input that was broadcast may get its gradient in the output's shape: "
+SHAPES_ARE_UNDONE = ("A gradient may have the output's shape where its input was broadcast:\n"
                      "the engine sums it back to the input's shape.")
 
 
@@ -120,7 +120,7 @@ maximum_exercise = Exercise(
     "Derive where each input gets the gradient, and write backwardPass(self, dz) returning\n"
     "(dx, dy). The rule for a tie, x == y: the whole gradient goes to x, the first input\n"
     "(so max(0, x) gives x no gradient at x = 0, as PyTorch's relu). Route dz by selection\n"
-    "(np.where), not by multiplying with a 0/1 mask. " + SHAPES_ARE_UNDONE,
+    "(np.where), not by multiplying with a 0/1 mask.\n" + SHAPES_ARE_UNDONE,
     rules=("dx = [x >= y] · dz", "dy = [x < y] · dz"),
     reference=maximum,
     cases=[
