@@ -65,8 +65,8 @@ def test_the_awkward_cases_are_there_and_dz_is_never_all_ones():
     assert any(case.params.get("stride") == 1 for case in pool)   # overlapping windows
     for exercise in exercises.EXERCISES:
         assert len(exercise.cases) >= 4
-        for case in exercise.cases:
-            assert np.asarray(case.dz).shape == exercise.expected(exercise.cases.index(case))[0].shape
+        for index, case in enumerate(exercise.cases):
+            assert np.asarray(case.dz).shape == exercise.expected(index)[0].shape
             if exercise is not exercises.softmax_cross_entropy:
                 assert not np.any(np.asarray(case.dz) == 1), "a dz of 1 hides a forgotten dz"
 
@@ -325,6 +325,14 @@ def test_the_verdict_draws_the_failing_case_with_the_node_marked():
     assert shape.draw().highlighted  # a gradient of the wrong shape is left out, not an error
 
 
+def test_a_right_answers_verdict_draws_its_gradients_on_the_last_case():
+    verdict = exercises.add.check(solutions.Add)
+    last = exercises.add.cases[-1]
+    assert [np.shape(g) for g in verdict.grads] == [np.shape(v) for v in last.inputs.values()]
+    np.testing.assert_allclose(verdict.grads[1], last.dz.sum(axis=0, keepdims=True))
+    assert verdict.draw().source.count('#c62828">grad') == 3   # dx, dy and dz, in red
+
+
 # Find the bug
 
 @pytest.mark.parametrize("number", range(1, len(exercises.bugs.PUZZLES) + 1))
@@ -339,7 +347,8 @@ def test_check_nodes_flags_exactly_the_wrong_node_of_each_puzzle(number):
     assert not puzzle.answer(others[0]).ok
     # the wrong node looks like the built-in one
     built_in = type(puzzle._wrong).__mro__[1]
-    assert type(puzzle._wrong).__name__ == built_in.__name__ and built_in.__module__.startswith("nodes")
+    assert type(puzzle._wrong).__name__ == built_in.__name__
+    assert built_in.__module__.startswith("nodes.")
     assert "nodes" not in type(puzzle._wrong).__module__.split(".")[0]
 
 

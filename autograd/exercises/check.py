@@ -78,16 +78,19 @@ def _your_line(error):
     if not yours:
         return ""
     frame = yours[-1]
-    return f" (line {frame.lineno}: {frame.line.strip()})" if frame.line else f" (line {frame.lineno})"
+    if not frame.line:
+        return f" (line {frame.lineno})"
+    return f" (line {frame.lineno}: {frame.line.strip()})"
 
 
-def _arrays(grads, count):
-    """What a backwardPass returned, as a list of arrays or None per input; or a problem."""
+def _arrays(grads, names):
+    """What a backwardPass returned, as a list of arrays (None where it gave None) for the
+    inputs ``names``; or a problem, as text."""
+    count = len(names)
     if isinstance(grads, np.ndarray) or not isinstance(grads, (tuple, list)):
-        what = type(grads).__name__
-        one = "(dx,)" if count == 1 else "(" + ", ".join(f"d{i}" for i in "xy"[:count]) + ")"
+        wanted = "(" + ", ".join(f"d{name}" for name in names) + (",)" if count == 1 else ")")
         return None, (f"backwardPass must return a tuple with one gradient per input, "
-                      f"{one} here, but returned a {what}")
+                      f"{wanted} here, but returned a {type(grads).__name__}")
     if len(grads) != count:
         return None, (f"backwardPass returned {len(grads)} gradient"
                       f"{'' if len(grads) == 1 else 's'} for {count} input"
@@ -102,8 +105,8 @@ def _arrays(grads, count):
         except (TypeError, ValueError):
             array = None
         if array is None or array.dtype.kind not in "biuf":
-            return None, (f"a gradient must be an array of numbers, got "
-                          f"{type(grad).__name__}" + (f" of {array.dtype}" if array is not None else ""))
+            of = f" of {array.dtype}" if array is not None else ""
+            return None, f"a gradient must be an array of numbers, got {type(grad).__name__}{of}"
         arrays.append(array.astype(float))
     return arrays, None
 
@@ -213,7 +216,15 @@ class Exercise:
                 return verdict
             passed.append(case.label)
         return Verdict(self, True, f"{self.name}: right on all {len(self.cases)} cases: "
-                       + "; ".join(passed) + ".", node_class=node_class, passed=passed)
+                       + "; ".join(passed) + ".", node_class=node_class,
+                       grads=self._grads(node_class, self.cases[-1]), passed=passed)
+
+    def _grads(self, node_class, case):
+        """The gradients a right answer gives on ``case``, in the inputs' shapes (to draw)."""
+        node, output = self._run(node_class, case)
+        arrays, _ = _arrays(node.backwardPass(np.array(case.dz)), list(case.inputs))
+        return [_to_shape(array, np.shape(value), np.shape(output))
+                for array, value in zip(arrays, case.inputs.values())]
 
     def _where(self, index):
         return f"case {index + 1} of {len(self.cases)} ({self.cases[index]})"
@@ -221,10 +232,11 @@ class Exercise:
     def _run(self, node_class, case):
         """Make the node, run its forward pass on copies of the case's inputs; (node, output)."""
         node = node_class(**case.params)
-        output = node.forwardPass(*[np.array(value, dtype=float) for value in case.inputs.values()])
-        return node, output
+        copies = [np.array(value, dtype=float) for value in case.inputs.values()]
+        return node, node.forwardPass(*copies)
 
     def _check_case(self, node_class, index, passed):
+        """The Verdict when case ``index`` is wrong, None when it is right."""
         case, names = self.cases[index], list(self.cases[index].inputs)
         head = f"{self.name}: wrong on {self._where(index)}"
         wrong = dict(node_class=node_class, case=case, passed=passed)
@@ -251,7 +263,7 @@ class Exercise:
             return self._raised(head, error, index, wrong)
         except Exception as error:
             return self._raised(head, error, index, wrong)
-        arrays, problem = _arrays(grads, len(names))
+        arrays, problem = _arrays(grads, names)
         if problem:
             return Verdict(self, False, f"{head}: {problem}.", **wrong)
         shaped = [None if a is None else _to_shape(a, np.shape(case.inputs[n]), output.shape)
@@ -276,9 +288,10 @@ class Exercise:
                 problem = (f"d{name} is None, but {name} takes a gradient: return an array of "
                            f"{name}'s shape {shape}")
             else:
-                also = ("" if tuple(shape) == tuple(out_shape) or not _broadcasts(shape, out_shape)
-                        else f" (or the output's shape {out_shape}: the engine sums a broadcast "
-                        "input's gradient back)")
+                also = ""
+                if tuple(shape) != tuple(out_shape) and _broadcasts(shape, out_shape):
+                    also = (f" (or the output's shape {out_shape}: the engine sums a broadcast "
+                            "input's gradient back)")
                 problem = (f"d{name} has shape {raw.shape}, but {name} has shape {shape}: return "
                            f"d{name} in {name}'s shape{also}")
             return Verdict(self, False, f"{head}: {problem}. {self._hint(rule)}", given=raw,
@@ -288,10 +301,12 @@ class Exercise:
             return None
         where = tuple(int(i) for i in np.argwhere(bad)[0])
         element = f"d{name}[{', '.join(map(str, where))}]" if where else f"d{name}"
-        count = f" ({int(bad.sum())} of {bad.size} elements of d{name} differ)" if bad.size > 1 else ""
+        count = ""
+        if bad.size > 1:
+            count = f" ({int(bad.sum())} of {bad.size} elements of d{name} differ)"
         nans = int(np.isnan(given).sum())
         if nans:
-            count += f" ({nans} NaN in d{name}: a 0/0, inf - inf or log of 0 in your backwardPass)"
+            count += f" ({nans} NaN in d{name}: a 0/0, inf - inf or log of 0 in backwardPass)"
         rule = self._probable(index, position, arrays)
         wrong.update(index=where, expected=expected[where], given=given[where])
         return Verdict(self, False, f"{head}: {element} is {given[where]:.6g}, expected "
@@ -327,7 +342,7 @@ class Exercise:
                 continue
             if isinstance(given, Exception):
                 continue
-            arrays, problem = _arrays(theirs, len(shapes))
+            arrays, problem = _arrays(theirs, list(case.inputs))
             if problem:
                 continue
             same = [_same(a, b, shape, np.shape(output))
@@ -349,7 +364,7 @@ def _same(mine, yours, shape, out_shape):
     where both can be brought to it, else as given)."""
     if mine is None or yours is None:
         return mine is None and yours is None
-    mine_shaped, yours_shaped = _to_shape(mine, shape, out_shape), _to_shape(yours, shape, out_shape)
-    if mine_shaped is not None and yours_shaped is not None:
-        mine, yours = mine_shaped, yours_shaped
+    both = _to_shape(mine, shape, out_shape), _to_shape(yours, shape, out_shape)
+    if both[0] is not None and both[1] is not None:
+        mine, yours = both
     return mine.shape == yours.shape and bool(_is_close(yours, mine).all())

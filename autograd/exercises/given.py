@@ -100,7 +100,7 @@ class Conv(_Given):
         for i in range(Ho):
             for j in range(Wo):
                 window = self.x_pad[:, :, S * i:S * i + F, S * j:S * j + F]  # (N, C, F, F)
-                z[:, :, i, j] = np.einsum("bcmn,kcmn->bk", window, w)      # one dot product per filter
+                z[:, :, i, j] = np.einsum("bcmn,kcmn->bk", window, w)  # a dot product per filter
         return z
 
 

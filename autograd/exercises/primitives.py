@@ -23,7 +23,8 @@ def _values(shape, seed, low=-3, high=4):
 
 def _dz(shape, seed):
     """An upstream gradient with no 0 and no 1 in it, so a forgotten dz shows."""
-    return np.asarray(np.random.default_rng(seed).choice([-2.0, -1.0, 0.5, 1.5, 2.0, 3.0], size=shape))
+    choices = [-2.0, -1.0, 0.5, 1.5, 2.0, 3.0]
+    return np.asarray(np.random.default_rng(seed).choice(choices, size=shape))
 
 
 def _distinct(shape, seed):
@@ -164,8 +165,8 @@ matmul = Exercise(
     reference=lambda x, y: x @ y,
     cases=[
         Case("square matrices", {"x": _values((2, 2), 1), "y": _values((2, 2), 2)}, _dz((2, 2), 3)),
-        Case("a weight matrix times a column, W x", {"x": _values((2, 3), 4), "y": _values((3, 1), 5)},
-             _dz((2, 1), 6)),
+        Case("a weight matrix times a column, W x",
+             {"x": _values((2, 3), 4), "y": _values((3, 1), 5)}, _dz((2, 1), 6)),
         Case("rectangular matrices", {"x": _values((2, 3), 7), "y": _values((3, 4), 8)},
              _dz((2, 4), 9)),
         Case("a row times a matrix", {"x": _values((1, 3), 10), "y": _values((3, 2), 11)},
@@ -175,7 +176,8 @@ matmul = Exercise(
         Mistake("transpose the other matrix: dx = dz @ yᵀ, dy = xᵀ @ dz (the shapes say so: "
                 "dz (m, p) @ yᵀ (p, n) is x's (m, n))",
                 lambda self, dz: (dz @ self.y, self.x @ dz)),
-        Mistake("the order matters: dx = dz @ yᵀ (dz on the left), dy = xᵀ @ dz (dz on the right)",
+        Mistake("the order matters: dx = dz @ yᵀ (dz on the left), dy = xᵀ @ dz (dz on the "
+                "right)",
                 lambda self, dz: (self.y.T @ dz, dz @ self.x.T)),
         Mistake("a matrix product, not elementwise: dx = dz @ yᵀ, dy = xᵀ @ dz",
                 lambda self, dz: (dz * self.y, self.x * dz)),
@@ -247,7 +249,8 @@ def _conv_backward(self, dz, filter_of=lambda w: w, accumulate=True, strided=Tru
 
 
 SAME_FILTER = ("dx sends dz back through the filter as it read x, w[k, c, m, n], neither "
-               "transposed nor flipped: dx_pad[b, c, S·i+m, S·j+n] += Σ_k w[k, c, m, n] · dz[b, k, i, j]")
+               "transposed nor flipped: dx_pad[b, c, S·i+m, S·j+n] += "
+               "Σ_k w[k, c, m, n] · dz[b, k, i, j]")
 
 conv = Exercise(
     "conv", given.Conv,
@@ -257,19 +260,21 @@ conv = Exercise(
     "self.w. Each output element is one window of x_pad dotted with one filter: derive what\n"
     "each window element and each filter weight gets from dz[b, k, i, j], and write\n"
     "backwardPass(self, dz) returning (dx, dw), dx of x's shape (the padding takes none).",
-    rules=("dx_pad[b, c, S·i+m, S·j+n] += Σ_k w[k, c, m, n] · dz[b, k, i, j], then crop the padding",
+    rules=("dx_pad[b, c, S·i+m, S·j+n] += Σ_k w[k, c, m, n] · dz[b, k, i, j], then crop the "
+           "padding",
            "dw[k, c, m, n] = Σ_b Σ_i Σ_j x_pad[b, c, S·i+m, S·j+n] · dz[b, k, i, j]"),
     reference=lambda x, w, stride=1, padding=0: F.conv2d(x, w, stride=stride, padding=padding),
     cases=[
-        Case("one channel, one filter", {"x": _values((1, 1, 4, 4), 1), "w": _values((1, 1, 2, 2), 2)},
-             _dz((1, 1, 3, 3), 3)),
+        Case("one channel, one filter",
+             {"x": _values((1, 1, 4, 4), 1), "w": _values((1, 1, 2, 2), 2)}, _dz((1, 1, 3, 3), 3)),
         Case("channels, filters and a batch of 2",
              {"x": _values((2, 3, 4, 4), 4), "w": _values((2, 3, 3, 3), 5)}, _dz((2, 2, 2, 2), 6)),
         Case("stride 2", {"x": _values((1, 2, 5, 5), 7), "w": _values((2, 2, 3, 3), 8)},
              _dz((1, 2, 2, 2), 9), {"stride": 2}),
         Case("padding 1", {"x": _values((1, 1, 4, 4), 10), "w": _values((1, 1, 3, 3), 11)},
              _dz((1, 1, 4, 4), 12), {"padding": 1}),
-        Case("stride 2 and padding 1", {"x": _values((2, 2, 5, 5), 13), "w": _values((3, 2, 3, 3), 14)},
+        Case("stride 2 and padding 1",
+             {"x": _values((2, 2, 5, 5), 13), "w": _values((3, 2, 3, 3), 14)},
              _dz((2, 3, 3, 3), 15), {"stride": 2, "padding": 1}),
     ],
     mistakes=[
@@ -278,12 +283,14 @@ conv = Exercise(
         Mistake(SAME_FILTER, lambda self, dz: _conv_backward(
             self, dz, filter_of=lambda w: w[:, :, ::-1, ::-1])),
         Mistake("windows overlap: an input read by several windows gets the SUM of their "
-                "gradients (+=, not =)", lambda self, dz: _conv_backward(self, dz, accumulate=False)),
+                "gradients (+=, not =)",
+                lambda self, dz: _conv_backward(self, dz, accumulate=False)),
         Mistake("output (i, j) read the window at (S·i, S·j): with a stride, dx and dw use "
                 "x_pad[S·i+m, S·j+n], not x_pad[i+m, j+n]",
                 lambda self, dz: _conv_backward(self, dz, strided=False)),
         Mistake("the padding takes no gradient: crop dx_pad back to x's shape, "
-                "dx = dx_pad[:, :, P:P+H, P:P+W]", lambda self, dz: _conv_backward(self, dz, crop=False)),
+                "dx = dx_pad[:, :, P:P+H, P:P+W]",
+                lambda self, dz: _conv_backward(self, dz, crop=False)),
         Mistake("the filter is shared by every example of the batch: dw sums over b too",
                 lambda self, dz: _conv_backward(self, dz, whole_batch=False)),
     ])
@@ -303,7 +310,8 @@ def _pool_backward(self, dz, pick="first", accumulate=True, strided=True):
             if pick == "first":
                 chosen = np.arange(Fs * Fs) == flat.argmax(axis=2)[..., None]
             elif pick == "last":
-                chosen = np.arange(Fs * Fs) == (Fs * Fs - 1 - flat[..., ::-1].argmax(axis=2))[..., None]
+                last = Fs * Fs - 1 - flat[..., ::-1].argmax(axis=2)
+                chosen = np.arange(Fs * Fs) == last[..., None]
             elif pick == "every tie":
                 chosen = flat == flat.max(axis=2, keepdims=True)
             else:  # the whole window
@@ -328,15 +336,16 @@ max_pool = Exercise(
     "I(x = z)), and write backwardPass(self, dz) returning (dx,). Ties: the FIRST maximum of\n"
     "a window in row-major order (what argmax finds) takes the window's whole gradient, so\n"
     "what leaves a window adds up to what arrived. Windows may overlap.",
-    rules=("dx[b, c, S·i+m, S·j+n] += [x there is window (i, j)'s first maximum] · dz[b, c, i, j]",),
+    rules=("dx[b, c, S·i+m, S·j+n] += [x there is window (i, j)'s first maximum] · "
+           "dz[b, c, i, j]",),
     reference=lambda x, kernel_size=2, stride=None: F.max_pool2d(x, kernel_size, stride),
     cases=[
         Case("the course's 2x2 windows, stride 2", {"x": COURSE_POOL[None, None]},
              _dz((1, 1, 2, 2), 1)),
         Case("channels and a batch", {"x": _distinct((2, 2, 4, 4), 2)}, _dz((2, 2, 2, 2), 3)),
         Case("ties in a window", {"x": _values((1, 2, 4, 4), 4, 0, 3)}, _dz((1, 2, 2, 2), 5)),
-        Case("the course's 3x3 windows, stride 1 (overlapping, ties)", {"x": COURSE_RELU[None, None]},
-             _dz((1, 1, 4, 4), 6), {"kernel_size": 3, "stride": 1}),
+        Case("the course's 3x3 windows, stride 1 (overlapping, ties)",
+             {"x": COURSE_RELU[None, None]}, _dz((1, 1, 4, 4), 6), {"kernel_size": 3, "stride": 1}),
         Case("3x3 windows, stride 2", {"x": _values((2, 1, 5, 5), 7, 0, 4)}, _dz((2, 1, 2, 2), 8),
              {"kernel_size": 3, "stride": 2}),
     ],
@@ -394,7 +403,8 @@ softmax_cross_entropy = Exercise(
         Mistake("subtract 1 at each example's true class: dx = (p - onehot(y)) / N · dz",
                 lambda self, dz: _ce_backward(self, dz, one_hot=False)),
         Mistake("multiply by dz: the loss may be scaled (or added to others) downstream, "
-                "dx = (p - onehot(y)) / N · dz", lambda self, dz: _ce_backward(self, dz, times_dz=False)),
+                "dx = (p - onehot(y)) / N · dz",
+                lambda self, dz: _ce_backward(self, dz, times_dz=False)),
     ])
 
 
