@@ -210,7 +210,7 @@ def _winners(node, x, caps=PAGE_CAPS):
 
 # ---------------------------------------------------------------- a frame's pictures
 
-ROLES = {"conv": ("in", "filter"), "maxpool": ("in",), "avgpool": ("in",)}
+CONV_ROLES, POOL_ROLES = ("in", "filter"), ("in",)  # of the inputs; the bias has none
 
 
 def frame_blocks(item):
@@ -221,9 +221,9 @@ def frame_blocks(item):
     node, backward = item.node, hasattr(item, "upstream")
     roles = ()
     if isinstance(node, nodes.ConvolutionNode):
-        roles = ROLES["conv"]
+        roles = CONV_ROLES
     elif isinstance(node, (nodes.MaxPoolNode, nodes.AvgPoolNode)):
-        roles = ROLES["maxpool"]
+        roles = POOL_ROLES
     out_role = "out" if roles else None
     blocks = []
     for k, (tensor, name) in enumerate(zip(item.inputs, item.names)):
