@@ -34,7 +34,11 @@ def export(model_or_fn, example_inputs, path, input_names=None, output_names=Non
     tensor or array, or a tuple of them). Parameters become initializers with their
     state-dict names; other constants are folded into the graph. With ``dynamic_batch``
     axis 0 of every input and output is the batch axis, of any size. ``opset`` defaults to
-    18. Returns the ``onnx.ModelProto`` that was written (checked by onnx.checker)."""
+    18. Returns the ``onnx.ModelProto`` that was written (checked by onnx.checker).
+
+    What the tape does not record is folded as a constant of the example: values computed
+    through ``.data`` or NumPy, and arithmetic on comparison masks (a mask itself, as in
+    ``where(x > 0, ...)``, is written as the comparison)."""
     _need_onnx("export")
     from .exporter import export as run
     return run(model_or_fn, example_inputs, path, input_names, output_names, dynamic_batch, opset)

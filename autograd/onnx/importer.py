@@ -427,8 +427,8 @@ def _sorted(path, graph):
         stuck = [graph.node[i].name or graph.node[i].op_type for i in range(len(graph.node))
                  if i not in set(order)]
         raise _fail(path, f"the graph has a cycle: nodes {', '.join(map(repr, stuck[:6]))}"
-                          f"{' ...' if len(stuck) > 6 else ''} each wait for another's output, "
-                          "so there is no order to run them in")
+                          f"{' ...' if len(stuck) > 6 else ''} never get all their inputs: some "
+                          "wait, directly or through others, for their own output")
     return [graph.node[i] for i in order]
 
 
@@ -440,8 +440,8 @@ def load(path):
     initializers = {t.name: t for t in graph.initializer}
     inputs = [value for value in graph.input if value.name not in initializers]
     if not inputs:
-        raise _fail(path, "the model has no inputs, so there is nothing to feed it; a model "
-                          "exported from a function of no arguments cannot be run")
+        raise _fail(path, "the model has no inputs (graph.input lists none besides the "
+                          "initializers), so there is nothing to feed it; export it with an input")
     protos = _sorted(path, graph)
     if list(protos) != list(graph.node):  # the checker wants them in order
         graph.ClearField("node")
