@@ -230,6 +230,29 @@ i, j = np.unravel_index(off_diagonal.argmax(), off_diagonal.shape)
 print(f"most common mistake: {i} taken for {j} ({off_diagonal[i, j]} times)")
 
 # %% [markdown]
+# ## Running it outside tapegrad: ONNX
+#
+# A trained network can leave. `autograd.onnx.export` records one forward pass and writes
+# each node as ONNX operators, the format every runtime reads, with the batch size left
+# open. onnxruntime, which production runs, gives the same scores for all the test digits
+# at once; `autograd.onnx.load` would bring the file back as a tapegrad model.
+
+# %%
+import onnxruntime
+
+import autograd.onnx
+
+autograd.onnx.export(model, x_test[:2], "digits_cnn.onnx")
+session = onnxruntime.InferenceSession("digits_cnn.onnx")
+onnx_scores = session.run(None, {"input": x_test})[0]
+with ag.no_grad():
+    our_scores = model(ag.tensor(x_test)).data
+print("scores:", onnx_scores.shape, " largest difference from tapegrad's:",
+      np.abs(onnx_scores - our_scores).max())
+assert np.abs(onnx_scores - our_scores).max() < 1e-5
+assert (onnx_scores.argmax(axis=1) == predicted).all()
+
+# %% [markdown]
 # ## A deeper network, with dropout
 #
 # The notes' typical architecture stacks more blocks: INPUT - CONV - RELU - POOL - CONV -
