@@ -91,7 +91,7 @@ def test_pytorch_weights_load_into_tapegrad(digits):
     net = torch_net()
     sgd = torch.optim.SGD(net.parameters(), lr=0.05)
     for start in range(0, 20 * 32, 32):
-        x, y = torch.from_numpy(images[start:start + 32]), torch.from_numpy(labels[start:start + 32])
+        x, y = (torch.from_numpy(a[start:start + 32]) for a in (images, labels))
         sgd.zero_grad()
         torch.nn.functional.cross_entropy(net(x), y).backward()
         sgd.step()

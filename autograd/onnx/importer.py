@@ -480,8 +480,12 @@ _FIXED = {"Reshape": (1,), "Expand": (1,), "Slice": (1, 2, 3, 4), "Squeeze": (1,
           "ReduceMean": (1,), "Gather": (1,), "Pow": (1,), "Clip": (1, 2), "Where": (0,)}
 
 
-class _Holder(Module):
-    """Holds the parameters under one part of their dotted names ('conv1' of 'conv1.weight')."""
+class Weights(Module):
+    """The parameters and buffers under one part of their dotted names ('conv1' holds
+    'conv1.weight' and 'conv1.bias'); the operators that use them are in the graph."""
+
+    def extra_repr(self):
+        return ", ".join(list(self._parameters) + list(self._buffers))
 
 
 def _attribute(part, taken):
@@ -536,7 +540,7 @@ class OnnxModel(Module):
             child = module._modules.get(key)
             if child is None:
                 key = _attribute(part, module.__dict__)
-                child = _Holder()
+                child = Weights()
                 setattr(module, key, child)
             module = child
         attribute = _attribute(parts[-1], module.__dict__)
