@@ -135,6 +135,24 @@ def test_a_graph_of_raw_tensor_ops(tmp_path):
     np.testing.assert_allclose(ours(back, *other), ours(raw_ops, *other), atol=1e-5)
 
 
+def test_a_batch_reshaped_into_axis_0_stays_open(tmp_path):
+    """(N, 3, 4, 4) -> (N·16, 3) -> (N, 48), as cross_entropy's rows: the shapes written must
+    follow N, and an example batch of 1 must not fix them either."""
+    def rows(x):
+        scores = F.log_softmax(x.permute(0, 2, 3, 1).reshape(-1, 3), axis=1)
+        return scores.reshape(x.shape[0], -1).sum(axis=1), scores
+    for example in (images(2, (3, 4, 4)), images(1, (3, 4, 4))):
+        path = tmp_path / "rows.onnx"
+        agonnx.export(rows, example, path)
+        x = images(5, (3, 4, 4))
+        sums, scores = run_ort(path, x)
+        want_sums, want_scores = (t.data for t in rows(ag.Tensor(x)))
+        np.testing.assert_allclose(sums, want_sums, atol=2e-5)
+        np.testing.assert_allclose(scores, want_scores, atol=1e-5)
+    dims = [o.type.tensor_type.shape.dim[0].dim_param for o in onnx.load(str(path)).graph.output]
+    assert dims == ["N", "N*16"]
+
+
 def test_every_primitive_declares_its_onnx_mapping():
     classes = {cls for _, module in inspect.getmembers(nodes, inspect.ismodule)
                for _, cls in inspect.getmembers(module, inspect.isclass)

@@ -38,7 +38,8 @@ class Graph:
         given = [i for i in inputs if i is not None]
         if given:
             self._dtypes[output] = self._dtypes.get(given[0])
-        if any(i in self._batched for i in given):
+        moved = op_type == "Transpose" and attributes["perm"][0] != 0
+        if any(i in self._batched for i in given) and not moved:
             self._batched.add(output)
         return output
 
@@ -60,7 +61,9 @@ class Graph:
         return self.constant(np.asarray(list(values), dtype=np.int64).reshape(-1))
 
     def batched(self, name):
-        """Whether axis 0 of the value ``name`` is the batch axis, left open in the file."""
+        """Whether axis 0 of the value ``name`` grows with the batch: the batch axis, or one
+        that the batch axis was reshaped into ((N·16, 3) from (N, 3, 4, 4)). Its size is
+        left open in the file."""
         return name in self._batched
 
     def shape(self, name):
@@ -73,7 +76,8 @@ class Graph:
 
     def shape_input(self, x, shape):
         """``shape`` (recorded) as an int64 constant for Reshape: 0 (copy the input's axis)
-        or -1 (infer it) in place of the batch size, when x is batched."""
+        or -1 (infer it) in place of the first axis, when x's first axis grows with the
+        batch (row-major order keeps the batch in the leading axes)."""
         dims = list(shape)
         if self.batched(x) and dims:
             dims[0] = 0 if dims[0] == self.shape(x)[0] else -1
@@ -87,8 +91,12 @@ class Graph:
         if not axes:  # a 0-d input: nothing to reduce (an empty list would mean every axis)
             return self.op("Identity", x)
         if self.opset >= since:
-            return self.op(op_type, x, self.ints(axes), keepdims=keepdims)
-        return self.op(op_type, x, axes=list(axes), keepdims=keepdims)
+            out = self.op(op_type, x, self.ints(axes), keepdims=keepdims)
+        else:
+            out = self.op(op_type, x, axes=list(axes), keepdims=keepdims)
+        if 0 in axes:
+            self._batched.discard(out)
+        return out
 
     def getitem(self, x, index):
         """x[index] for NumPy's basic indexing (ints, slices, None, ...), or one integer array

@@ -233,7 +233,7 @@ def _write(inputs, input_names, outputs, output_names, parameters, compared, dyn
         else:
             raise _no_mapping(node)
         graph._shapes[result], graph._dtypes[result] = out.shape, out.dtype
-        if out.ndim == 0 or out.shape[0] != batch:
+        if out.ndim == 0 or batch is None or out.shape[0] % batch:  # axis 0 is not N·k
             graph._batched.discard(result)
         names[id(node)] = result
 
@@ -241,17 +241,18 @@ def _write(inputs, input_names, outputs, output_names, parameters, compared, dyn
     for tensor, name in zip(outputs, output_names):
         value = name_of(tensor)
         graph.nodes.append(helper.make_node("Identity", [value], [name], name=f"output/{name}"))
-        graph_outputs.append(_value_info(name, tensor, graph.batched(value)))
-    graph_inputs = [_value_info(name, t, dynamic_batch) for t, name in zip(inputs, input_names)]
+        graph_outputs.append(_value_info(name, tensor, graph.batched(value) and batch))
+    graph_inputs = [_value_info(name, t, batch) for t, name in zip(inputs, input_names)]
     used = {name for node in graph.nodes for name in node.input}
     kept = [node for node in graph.nodes if node.op_type != "Constant" or node.output[0] in used]
     return helper.make_graph(kept, "tapegrad", graph_inputs, graph_outputs, graph.initializers)
 
 
-def _value_info(name, tensor, batched):
+def _value_info(name, tensor, batch):
+    """A graph input's or output's type; axis 0 'N' (or 'N*16') when it grows with the batch."""
     dims = list(tensor.shape)
-    if batched and dims:
-        dims[0] = "N"
+    if batch and dims:
+        dims[0] = "N" if dims[0] == batch else f"N*{dims[0] // batch}"
     return helper.make_tensor_value_info(name, tensor_type(tensor.dtype), dims)
 
 

@@ -572,8 +572,11 @@ class OnnxModel(Module):
             arguments = [values[name] if name else None for name in node.inputs]
             while arguments and arguments[-1] is None:
                 arguments.pop()
-            with scope(node.layer, node.op_type if node.layer else None):
-                results = OPS[node.op_type](node, *arguments)
+            try:
+                with scope(node.layer, node.op_type if node.layer else None):
+                    results = OPS[node.op_type](node, *arguments)
+            except (ValueError, TypeError) as error:  # a tapegrad op's words, with the ONNX node
+                raise type(error)(f"{spec['path']}: {node.label}: {error}") from error
             results = results if isinstance(results, tuple) else (results,)
             values.update(zip(node.outputs, results))
         outputs = tuple(values[name] for name in spec["outputs"])
