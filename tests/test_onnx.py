@@ -277,6 +277,47 @@ def test_a_pytorch_cnn_loads_and_matches_its_outputs_and_gradients(tmp_path):
     assert len(list(ag.Stepper(F.nll_loss(model(ag.Tensor(x[:1])), labels[:1])))) > 5
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("opset", [11, 17])
+def test_pytorch_batch_norm_view_and_clip_at_older_opsets(tmp_path, opset):
+    """x.view(x.size(0), -1) exports as Shape, Gather, Unsqueeze, Concat and Reshape; batch
+    norm's running statistics load as buffers; Clip and Softmax as opset 11 writes them."""
+    torch = pytest.importorskip("torch")
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.bn = torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4)
+            self.fc, self.bn1 = torch.nn.Linear(64, 10), torch.nn.BatchNorm1d(10)
+
+        def forward(self, x):
+            x = torch.nn.functional.max_pool2d(torch.relu(self.bn(self.conv(x))), 2)
+            x = x.view(x.size(0), -1)
+            return torch.softmax(self.bn1(self.fc(x)).clamp(-1, 1) - x[:, :10].sigmoid(), dim=1)
+
+    torch.manual_seed(1)
+    net = Net()
+    for _ in range(3):  # running statistics of their own
+        net(torch.randn(8, 1, 8, 8) * 2 + 1)
+    net.eval()
+    path = tmp_path / "net.onnx"
+    torch.onnx.export(net, (torch.randn(2, 1, 8, 8),), str(path), dynamo=False,
+                      opset_version=opset, do_constant_folding=False, input_names=["x"],
+                      dynamic_axes={"x": {0: "N"}})
+    model = agonnx.load(path)
+    assert sorted(dict(model.named_buffers())) == ["bn.running_mean", "bn.running_var",
+                                                    "bn1.running_mean", "bn1.running_var"]
+    x = images(5)
+    out = model(ag.Tensor(x))
+    (out * out).sum().backward()
+    out_t = net(torch.from_numpy(x))
+    (out_t * out_t).sum().backward()
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), atol=1e-6)
+    params = dict(model.named_parameters())
+    for name, p in net.named_parameters():
+        np.testing.assert_allclose(params[name].grad, p.grad.numpy(), atol=1e-5, err_msg=name)
+
+
 def test_imported_operators_of_other_exporters(tmp_path):
     """Gemm with transB, BatchNormalization, Softmax, Flatten, Reshape with 0 and -1,
     Identity, Dropout and Constant: built by hand as another exporter writes them."""
