@@ -153,6 +153,14 @@ def test_a_batch_reshaped_into_axis_0_stays_open(tmp_path):
     assert dims == ["N", "N*16"]
 
 
+def test_slices_of_the_batch_follow_its_size_and_fancy_indexing_is_refused(tmp_path):
+    def shifted(x):
+        return (x[1:] - x[:-1])[::-1, ..., -3:].reshape(-1, 6)
+    exported_matches(tmp_path, shifted, images(3, (2, 5)), images(6, (2, 5)))
+    with pytest.raises(OnnxError, match=r"export: getitem: the index .* mixes integer arrays"):
+        agonnx.export(lambda x: x[[0, 1], [1, 0]], images(2, (3,)), tmp_path / "m.onnx")
+
+
 def test_every_primitive_declares_its_onnx_mapping():
     classes = {cls for _, module in inspect.getmembers(nodes, inspect.ismodule)
                for _, cls in inspect.getmembers(module, inspect.isclass)

@@ -3,16 +3,19 @@
 A mapping gets the ONNX names of its inputs and returns the name of its output; in
 between it adds operators with ``graph.op("Conv", x, w, strides=[1, 1])``, constants with
 ``graph.constant(value, like=x)`` and integer lists with ``graph.ints([0, -1])``. The
-builder knows each value's recorded shape and dtype, and whether its axis 0 is the batch
-axis (``graph.batched(x)``), so a shape recorded on the example can be written with the
-batch size left open.
+builder knows each value's recorded shape and dtype, and whether its axis 0 grows with
+the batch (``graph.batched(x)``), so a shape recorded on the example can be written with
+the batch size left open.
 """
 
 import itertools
 
 import numpy as np
-import onnx
 from onnx import helper, numpy_helper
+
+from . import OnnxError
+
+_END = np.iinfo(np.int64).max  # a Slice's "to the end"
 
 
 class Graph:
@@ -38,16 +41,30 @@ class Graph:
         given = [i for i in inputs if i is not None]
         if given:
             self._dtypes[output] = self._dtypes.get(given[0])
-        moved = op_type == "Transpose" and attributes["perm"][0] != 0
-        if any(i in self._batched for i in given) and not moved:
+        if any(i in self._batched for i in given) and self._keeps_batch(op_type, given,
+                                                                        attributes):
             self._batched.add(output)
         return output
+
+    def _keeps_batch(self, op_type, inputs, attributes):
+        """Whether axis 0 of an operator's output comes from a batched input's axis 0."""
+        if op_type == "Transpose":
+            return attributes["perm"][0] == 0
+        if op_type == "MatMul":  # x @ w keeps x's rows; w @ x only broadcasts a stack of x
+            x, w = inputs
+            return (x in self._batched and len(self._shapes.get(x, ())) >= 2) or (
+                w in self._batched and len(self._shapes.get(w, ())) >= 3)
+        if op_type == "Gather":
+            return attributes.get("axis", 0) != 0
+        return True
 
     def constant(self, value, like=None, dtype=None):
         """A Constant operator holding ``value``, in the dtype of the value named ``like``
         (or ``dtype``); its name."""
         if dtype is None:
-            dtype = self._dtypes.get(like) or np.asarray(value).dtype
+            dtype = self._dtypes.get(like)
+        if dtype is None:
+            dtype = np.asarray(value).dtype
         array = np.asarray(value, dtype=dtype)
         number = next(self._counter)
         name = f"{self.prefix}/const_{number}" if self.prefix else f"const_{number}"
@@ -61,9 +78,9 @@ class Graph:
         return self.constant(np.asarray(list(values), dtype=np.int64).reshape(-1))
 
     def batched(self, name):
-        """Whether axis 0 of the value ``name`` grows with the batch: the batch axis, or one
-        that the batch axis was reshaped into ((N·16, 3) from (N, 3, 4, 4)). Its size is
-        left open in the file."""
+        """Whether axis 0 of the value ``name`` follows the batch size: the batch axis, one
+        the batch was reshaped into ((N·16, 3) from (N, 3, 4, 4)), or a slice of it
+        (x[1:]). Shapes written for it leave that size open."""
         return name in self._batched
 
     def shape(self, name):
@@ -119,10 +136,12 @@ class Graph:
                 out_axis += 1
                 continue
             if isinstance(part, slice):
-                start, stop, step = part.indices(shape[axis])
-                if (start, stop, step) != (0, shape[axis], 1):
-                    if step < 0 and stop < 0:
-                        stop = -shape[axis] - 1  # ONNX's "before the first element"
+                if part.indices(shape[axis]) != (0, shape[axis], 1):
+                    # as written, not as numbers of the example: x[1:] on the batch axis
+                    # follows the batch size; ONNX counts negatives from the end too
+                    step = 1 if part.step is None else int(part.step)
+                    start = (0 if step > 0 else -1) if part.start is None else int(part.start)
+                    stop = (_END if step > 0 else -_END) if part.stop is None else int(part.stop)
                     starts.append(start), ends.append(stop), axes.append(axis), steps.append(step)
                 out_axis += 1
             else:  # an int: one element, then the axis is dropped
@@ -138,25 +157,27 @@ class Graph:
             out = self.op("Squeeze", out, self.ints(squeeze))
         if new_axes:
             out = self.op("Unsqueeze", out, self.ints(new_axes))
-        if out != x and (0 in axes or 0 in new_axes):
-            self._batched.discard(out)  # axis 0 is no longer the whole batch
+        if 0 in squeeze or 0 in new_axes:
+            self._batched.discard(out)  # axis 0 is no longer the batch's
         return out
 
     def _gather(self, x, parts, arrays, shape):
         others = [p for i, p in enumerate(parts) if i not in arrays]
         if len(arrays) != 1 or any(not (isinstance(p, slice) and p == slice(None)) for p in others):
-            raise NotImplementedError(
-                f"{self.prefix}: the index {_short(parts)} mixes integer arrays with other "
-                "indices, which the ONNX export does not write; index with one integer array "
-                "on one axis (x[:, idx]) or with ints and slices")
+            raise self._refuse(f"the index {_short(parts)} mixes integer arrays with other "
+                               "indices, which the export does not write; index with one "
+                               "integer array on one axis (x[:, idx]), or with ints and slices")
         axis = arrays[0]
         indices = np.asarray(parts[axis])
         if indices.dtype == np.bool_:
-            raise NotImplementedError(f"{self.prefix}: a boolean mask index gives a shape that "
-                                      "depends on the values, which ONNX cannot fix in advance; "
-                                      "use where(mask, x, 0) instead")
+            raise self._refuse("a boolean mask as an index gives a shape that depends on the "
+                               "values, which an ONNX graph cannot have; use where(mask, x, 0)")
         indices = np.where(indices < 0, indices + shape[axis], indices).astype(np.int64)
         return self.op("Gather", x, self.constant(indices), axis=axis)
+
+    def _refuse(self, why):
+        where = f" (in layer '{self.prefix.replace('/', '.')}')" if self.prefix else ""
+        return OnnxError(f"export: getitem{where}: {why}")
 
     # ------------------------------------------------------------ what the exporter calls
     def _note(self, name, shape, dtype, batched, value=None):
@@ -194,4 +215,4 @@ def tensor_type(dtype):
     return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
 
 
-__all__ = ["Graph", "tensor_type", "onnx"]
+__all__ = ["Graph", "tensor_type"]

@@ -233,7 +233,7 @@ def _write(inputs, input_names, outputs, output_names, parameters, compared, dyn
         else:
             raise _no_mapping(node)
         graph._shapes[result], graph._dtypes[result] = out.shape, out.dtype
-        if out.ndim == 0 or batch is None or out.shape[0] % batch:  # axis 0 is not N·k
+        if out.ndim == 0:
             graph._batched.discard(result)
         names[id(node)] = result
 
@@ -249,10 +249,11 @@ def _write(inputs, input_names, outputs, output_names, parameters, compared, dyn
 
 
 def _value_info(name, tensor, batch):
-    """A graph input's or output's type; axis 0 'N' (or 'N*16') when it grows with the batch."""
+    """A graph input's or output's type; axis 0 'N' (or 'N*16') when it follows the batch."""
     dims = list(tensor.shape)
     if batch and dims:
-        dims[0] = "N" if dims[0] == batch else f"N*{dims[0] // batch}"
+        dims[0] = "N" if dims[0] == batch else (f"N*{dims[0] // batch}" if dims[0] % batch == 0
+                                                else f"{name}_rows")
     return helper.make_tensor_value_info(name, tensor_type(tensor.dtype), dims)
 
 
