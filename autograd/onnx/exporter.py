@@ -9,7 +9,8 @@ every other constant a Constant operator.
 
 Comparisons (``x > 0`` in leaky_relu's where) give constant masks that the tape does not
 record, as they take no gradient; while the model runs here they are noted aside, so the
-mask is written as the comparison of its operands and follows new inputs.
+mask is written as the comparison of its operands and follows new inputs. (They are noted
+by wrapping ``Tensor._compare`` for the length of that one forward pass.)
 """
 
 import contextlib
