@@ -8,6 +8,7 @@ replays the graph, node after node in topological order, with tapegrad's operati
 step lands on the tape like any model's.
 """
 
+import collections
 import math
 import os
 import re
@@ -414,18 +415,19 @@ def _sorted(path, graph):
     for index, sources in enumerate(waiting):
         for source in sources:
             readers[source].append(index)
-    ready = [index for index, sources in enumerate(waiting) if not sources]
+    ready = collections.deque(index for index, sources in enumerate(waiting) if not sources)
     order = []
     while ready:
-        index = ready.pop(0)
+        index = ready.popleft()
         order.append(index)
         for reader in readers[index]:
             waiting[reader].discard(index)
             if not waiting[reader]:
                 ready.append(reader)
     if len(order) < len(graph.node):
+        done = set(order)
         stuck = [graph.node[i].name or graph.node[i].op_type for i in range(len(graph.node))
-                 if i not in set(order)]
+                 if i not in done]
         raise _fail(path, f"the graph has a cycle: nodes {', '.join(map(repr, stuck[:6]))}"
                           f"{' ...' if len(stuck) > 6 else ''} never get all their inputs: some "
                           "wait, directly or through others, for their own output")
