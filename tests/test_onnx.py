@@ -427,6 +427,18 @@ def test_unsupported_operators_are_listed_all_at_once(tmp_path):
 
 # ---------------------------------------------------------------- the command
 
+def test_without_onnx_the_errors_say_how_to_install_it(tmp_path, monkeypatch, capsys):
+    from autograd.__main__ import main
+    monkeypatch.setitem(__import__("sys").modules, "onnx", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"autograd.onnx.load needs the onnx package.*"
+                                          r"pip install tapegrad\[onnx\]"):
+        agonnx.load(tmp_path / "m.onnx")
+    code = main(["train", "--epochs", "1", "--out", str(tmp_path / "w.npz"), "--onnx",
+                 str(tmp_path / "m.onnx")])
+    assert code == 2 and os.listdir(tmp_path) == []  # refused before training
+    assert "error: --onnx needs the onnx package" in capsys.readouterr().err
+
+
 def test_train_writes_the_model_as_onnx_and_never_over_a_file(tmp_path, capsys):
     from autograd.__main__ import main
     from autograd.data import load_digits

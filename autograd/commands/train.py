@@ -35,7 +35,6 @@ examples:
   python -m autograd train --onnx model.onnx
 """
 
-import importlib.util
 import os
 import time
 from collections import OrderedDict
@@ -181,9 +180,11 @@ def run(args):
     check_output(out, "weights.npz")  # before training, not after
     if args.onnx is not None:
         check_output(args.onnx, "model.onnx")
-        if importlib.util.find_spec("onnx") is None:
-            raise CommandError("--onnx needs the onnx package, which tapegrad does not install "
-                               "by default: pip install tapegrad[onnx]")
+        from autograd.onnx import require
+        try:
+            require("--onnx")
+        except ImportError as error:
+            raise CommandError(str(error)) from None
     if args.data == "cifar10" and args.data_path is None:
         from autograd.data.cifar10 import CIFAR10_URL
         raise CommandError(f"--data cifar10 reads the files you have: download CIFAR-10's binary "

@@ -18,13 +18,13 @@ class OnnxError(ValueError):
     names the file or the node and what to do."""
 
 
-def _need_onnx(what):
+def require(what):
+    """An ImportError saying how to install onnx, unless it is installed; ``what`` needs it."""
     try:
         import onnx  # noqa: F401  (PyPI's onnx, not this package: imports are absolute)
     except ImportError:
-        raise ImportError(f"autograd.onnx.{what} needs the onnx package, which tapegrad does not "
-                          "install by default: pip install tapegrad[onnx] (or pip install "
-                          "onnx)") from None
+        raise ImportError(f"{what} needs the onnx package, which tapegrad does not install by "
+                          "default: pip install tapegrad[onnx] (or pip install onnx)") from None
 
 
 def export(model_or_fn, example_inputs, path, input_names=None, output_names=None,
@@ -39,7 +39,7 @@ def export(model_or_fn, example_inputs, path, input_names=None, output_names=Non
     What the tape does not record is folded as a constant of the example: values computed
     through ``.data`` or NumPy, and arithmetic on comparison masks (a mask itself, as in
     ``where(x > 0, ...)``, is written as the comparison)."""
-    _need_onnx("export")
+    require("autograd.onnx.export")
     from .exporter import export as run
     return run(model_or_fn, example_inputs, path, input_names, output_names, dynamic_batch, opset)
 
@@ -49,9 +49,9 @@ def load(path):
     tapegrad's operations; its initializers are Parameters that require a gradient (batch
     norm's running statistics are buffers), named as in the file. A file that is not a
     model tapegrad can run is an ``OnnxError`` naming the file and the cause."""
-    _need_onnx("load")
+    require("autograd.onnx.load")
     from .importer import load as run
     return run(path)
 
 
-__all__ = ["export", "load", "OnnxError"]
+__all__ = ["export", "load", "OnnxError", "require"]
