@@ -248,6 +248,25 @@ def test_round_trip_gives_the_same_outputs_and_gradients_and_can_be_stepped(tmp_
     assert F.cross_entropy(back(ag.Tensor(x)), labels).item() < before.item()
 
 
+def test_batch_norm_round_trip_keeps_its_running_statistics_as_named_buffers(tmp_path):
+    model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1, rng=0), nn.BatchNorm2d(3), nn.ReLU(),
+                          nn.Flatten(), nn.Linear(48, 2, rng=0))
+    model(ag.Tensor(images(8, (1, 4, 4)) * 3 + 1))  # running statistics of its own
+    model[1].eval()  # one layer in eval mode: each module's mode is given back as it was
+    path = tmp_path / "bn.onnx"
+    agonnx.export(model, images(2, (1, 4, 4)), path)
+    assert [m.training for m in model.modules()] == [True, True, False, True, True, True]
+    assert not model[1].running_mean.requires_grad
+    back = agonnx.load(path)
+    assert sorted(dict(back.named_buffers())) == ["1.running_mean", "1.running_var"]
+    assert "1.running_mean" not in dict(back.named_parameters())
+    back.load_state_dict({k: v for k, v in model.state_dict().items()
+                          if k != "1.num_batches_tracked"})
+    x = images(5, (1, 4, 4))
+    np.testing.assert_allclose(ours(back, x), ours(model, x), atol=1e-6)
+    np.testing.assert_allclose(run_ort(path, x)[0], ours(model, x), atol=1e-5)
+
+
 def test_a_wrong_input_shape_is_a_clear_error(tmp_path):
     path = tmp_path / "m.onnx"
     agonnx.export(models.digits_cnn(rng=0), images(2), path)

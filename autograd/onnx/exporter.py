@@ -28,6 +28,7 @@ from . import OnnxError
 from .builder import Graph, tensor_type
 
 DEFAULT_OPSET = 18
+BUFFERS_KEY = "tapegrad.buffers"  # metadata: the initializers that are buffers, not parameters
 OPSETS = range(13, 22)  # the operators' meanings the mappings are written for
 
 _COMPARISONS = {np.greater: "Greater", np.less: "Less", np.equal: "Equal",
@@ -57,6 +58,11 @@ def export(model_or_fn, example_inputs, path, input_names=None, output_names=Non
                    dynamic_batch, opset)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
                               producer_name="tapegrad")
+    if isinstance(model_or_fn, Module):  # so that load makes them buffers again, not parameters
+        written = {t.name for t in graph.initializer}
+        buffers = [name for name, _ in model_or_fn.named_buffers() if name in written]
+        if buffers:
+            helper.set_model_props(model, {BUFFERS_KEY: ",".join(buffers)})
     model.ir_version = helper.find_min_ir_version_for([helper.make_opsetid("", opset)])
     try:
         onnx.checker.check_model(model, full_check=True)
@@ -106,15 +112,24 @@ def _record(model_or_fn, inputs):
     if not callable(model_or_fn):
         raise OnnxError(f"export: the model must be a Module or a function of tensors, got "
                         f"{type(model_or_fn).__name__}")
-    training = isinstance(model_or_fn, Module) and model_or_fn.training
-    if training:
+    modules = list(model_or_fn.modules()) if isinstance(model_or_fn, Module) else []
+    modes = [module.training for module in modules]
+    # Floating buffers (batch norm's running statistics) are recorded for this one pass, so
+    # the file holds them under their names, as initializers, rather than folded numbers.
+    buffers = [t for module in modules for t in module._buffers.values()
+               if t is not None and t.data.dtype.kind == "f" and not t._requires_grad]
+    if modules:
         model_or_fn.eval()  # dropout is the identity, batch norm uses its running statistics
+    for buffer in buffers:
+        buffer._requires_grad = True
     try:
         with enable_grad(), _noting_comparisons() as compared:
             outputs = model_or_fn(*inputs)
     finally:
-        if training:
-            model_or_fn.train()
+        for buffer in buffers:
+            buffer._requires_grad = False
+        for module, mode in zip(modules, modes):
+            object.__setattr__(module, "training", mode)
     outputs = tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
     if not outputs or not all(isinstance(out, Tensor) for out in outputs):
         raise OnnxError("export: the model must return a Tensor or a tuple of Tensors, got "

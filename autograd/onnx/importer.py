@@ -469,7 +469,9 @@ def load(path):
                           f"{'s' if len(lacking) > 1 else ''} of this model: "
                           f"{', '.join(lacking)}; only these operators load: "
                           f"{', '.join(sorted(OPS))}")
-    return OnnxModel(path, graph, nodes, inputs, initializers)
+    buffers = {name for entry in model.metadata_props if entry.key == "tapegrad.buffers"
+               for name in entry.value.split(",")}  # written by autograd.onnx.export
+    return OnnxModel(path, graph, nodes, inputs, initializers, buffers)
 
 
 # ---------------------------------------------------------------- the model
@@ -504,16 +506,16 @@ class OnnxModel(Module):
     statistics) under their names in the file, so ``state_dict()`` has the names of the
     model it was exported from (PyTorch's ``conv1.weight``)."""
 
-    def __init__(self, path, graph, nodes, inputs, initializers):
+    def __init__(self, path, graph, nodes, inputs, initializers, buffers=()):
         super().__init__()
-        learned, statistics = set(), set()
+        learned, statistics = set(), set(buffers)
         for node in nodes:
             for position, name in enumerate(node.inputs):
                 if name not in initializers:
                     continue
                 if position in _STATISTICS.get(node.op_type, ()):
                     statistics.add(name)
-                elif position not in _FIXED.get(node.op_type, ()):
+                elif position not in _FIXED.get(node.op_type, ()) and name not in buffers:
                     learned.add(name)
         constants, owners = {}, {}
         for name, proto in initializers.items():
