@@ -23,7 +23,7 @@ class ReshapeNode(Node):
     def backwardPass(self, dz):
         return (np.reshape(dz, self.input_shape),)
 
-    def onnx(self, graph, inputs):  # the batch size left open: Flatten's (N, -1) fits any N
+    def onnx(self, graph, inputs):  # the batch size left open: Flatten writes (0, C·H·W)
         return graph.op("Reshape", inputs[0], graph.shape_input(inputs[0], graph.output_shape))
 
 
