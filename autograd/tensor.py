@@ -1,5 +1,6 @@
 """Tensor: an array, its gradient and the node that made it. Every operator calls a node."""
 
+import threading
 import warnings
 import weakref
 
@@ -138,6 +139,16 @@ def _index(index):
     if isinstance(index, list):
         return [_index(part) for part in index]
     return index
+
+
+class _ComparisonNotes(threading.local):
+    """Comparisons take no gradient, so the tape does not record them; while
+    ``autograd.onnx.export`` runs a model, ``notes`` (a dict, in that thread only) keeps each
+    comparison's operands so the file can compute the mask from new inputs."""
+    notes = None
+
+
+_comparisons = _ComparisonNotes()
 
 
 class Tensor:
@@ -363,8 +374,12 @@ class Tensor:
 
     # Comparisons give boolean tensors outside the graph, as in NumPy and PyTorch.
     def _compare(self, other, op):
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._wrap(np.asarray(op(self.data, other)), False)
+        data = other.data if isinstance(other, Tensor) else other
+        result = Tensor._wrap(np.asarray(op(self.data, data)), False)
+        notes = _comparisons.notes
+        if notes is not None:  # autograd.onnx.export is recording a forward pass here
+            notes[id(result)] = (op, self, other, result)
+        return result
 
     def __eq__(self, other):
         return self._compare(other, np.equal)

@@ -10,7 +10,7 @@ every other constant a Constant operator.
 Comparisons (``x > 0`` in leaky_relu's where) give constant masks that the tape does not
 record, as they take no gradient; while the model runs here they are noted aside, so the
 mask is written as the comparison of its operands and follows new inputs. (They are noted
-by wrapping ``Tensor._compare`` for the length of that one forward pass.)
+in ``tensor._comparisons``, for this thread and the length of that one forward pass.)
 """
 
 import contextlib
@@ -23,7 +23,7 @@ from onnx import helper
 
 from ..nn.module import Module
 from ..tape import enable_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, _comparisons
 from . import OnnxError
 from .builder import Graph, tensor_type
 
@@ -139,20 +139,14 @@ def _record(model_or_fn, inputs):
 
 @contextlib.contextmanager
 def _noting_comparisons():
-    """Note each comparison's operands while the model runs (results kept, so ids stay theirs)."""
+    """Note each comparison's operands while the model runs in this thread (results kept, so
+    ids stay theirs); other threads' comparisons are not noted."""
     noted = {}
-    original = Tensor._compare
-
-    def compare(self, other, op):
-        result = original(self, other, op)
-        noted[id(result)] = (op, self, other, result)
-        return result
-
-    Tensor._compare = compare
+    previous, _comparisons.notes = _comparisons.notes, noted
     try:
         yield noted
     finally:
-        Tensor._compare = original
+        _comparisons.notes = previous
 
 
 def _recorded_nodes(outputs, compared):
