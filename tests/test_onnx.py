@@ -127,7 +127,7 @@ def test_comparisons_are_noted_in_the_exporting_thread_only(tmp_path):
     """export notes comparisons (a where's mask) for its own thread and for that one pass:
     Tensor is left as it was, and another thread comparing meanwhile is not noted."""
     import threading
-    from autograd import tensor as tensor_module
+    from autograd.tensor import _comparisons
     compare = ag.Tensor._compare
     seen_elsewhere = []
     started, finish = threading.Event(), threading.Event()
@@ -135,7 +135,7 @@ def test_comparisons_are_noted_in_the_exporting_thread_only(tmp_path):
     def other_thread():
         started.set()
         finish.wait(10)
-        seen_elsewhere.append(tensor_module._comparisons.notes)
+        seen_elsewhere.append(_comparisons.notes)
         ag.Tensor(np.ones(3, np.float32)) > 0  # must not land in the export's notes
 
     thread = threading.Thread(target=other_thread)
@@ -149,7 +149,7 @@ def test_comparisons_are_noted_in_the_exporting_thread_only(tmp_path):
 
     exported_matches(tmp_path, fn, images(3, (4,)), images(5, (4,)))
     assert seen_elsewhere == [None]
-    assert ag.Tensor._compare is compare and tensor_module._comparisons.notes is None
+    assert ag.Tensor._compare is compare and _comparisons.notes is None
 
 
 @pytest.mark.parametrize("opset", [13, 18, 21])  # reductions take their axes two ways
