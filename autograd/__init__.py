@@ -29,3 +29,13 @@ __all__ = [
     "nn", "optim", "data", "functional", "save", "load",
     "draw", "to_networkx", "Stepper", "kernels",
 ]
+
+
+def __getattr__(name):
+    """``autograd.onnx`` on first use, as ``torch.onnx``: it is an optional extra (its
+    functions say how to install onnx when it is missing), so ``import autograd`` does
+    not import it."""
+    if name == "onnx":
+        import importlib
+        return importlib.import_module(".onnx", __name__)
+    raise AttributeError(f"module 'autograd' has no attribute {name!r}")

@@ -503,3 +503,13 @@ def test_train_writes_the_model_as_onnx_and_never_over_a_file(tmp_path, capsys):
     x = load_digits()[0][:9]
     np.testing.assert_allclose(run_ort(written, x)[0], ours(model, x), atol=1e-5)
     assert sorted(os.listdir(tmp_path)) == ["model-1.onnx", "model.onnx", "w.npz", "w.svg"]
+
+
+def test_ag_onnx_is_there_on_first_use_and_import_autograd_does_not_load_it():
+    import subprocess
+    import sys
+    code = ("import sys, autograd as ag; assert 'autograd.onnx' not in sys.modules; "
+            "assert 'onnx' not in sys.modules; assert ag.onnx.export is "
+            "sys.modules['autograd.onnx'].export; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
