@@ -41,7 +41,7 @@ from . import common, workloads  # noqa: E402
 # runs 21 times a side (7 until 2026-11-22): single runs of it varied by up to 40% on this
 # VM, and with 7 the forward ratio ranged 0.70x-1.00x over ten full runs.
 FULL = dict(batch=64, pool_batch=64, train_batch=64, gemm=1024, links=20_000,
-            chain_nodes=1_000_000, step_rounds=3, step_steps=30, batch_cap=256, repeats=30,
+            chain_nodes=1_000_000, step_rounds=5, step_steps=30, batch_cap=256, repeats=30,
             chain_repeats=21, import_repeats=5, neighbour_pairs=5, neighbour_steps=30,
             neighbour_tapegrad_steps=20)
 QUICK = dict(batch=2, pool_batch=2, train_batch=4, gemm=128, links=500,
