@@ -111,6 +111,17 @@ def test_quick_run_profile_names_the_nodes_and_their_kernels():
 
 
 @pytest.mark.slow
+def test_the_readme_table_has_every_row_of_the_run_in_six_columns(quick_run):
+    from benchmarks.readme_table import readme_table
+    _, results = quick_run
+    lines = readme_table(results).splitlines()
+    assert len(lines) == 2 + len(results["rows"])
+    assert all(line.count("|") == 7 for line in lines)
+    missed = [r for r in results["rows"] if r["met"] is False]
+    assert sum(line.endswith(", missed |") for line in lines) == len(missed)
+
+
+@pytest.mark.slow
 def test_quick_run_neighbour_row_reads_the_processes_it_timed(quick_run):
     neighbour = next(r for r in quick_run[1]["rows"] if r["key"] == "neighbour")
     assert sorted(neighbour["per_process_ms"]) == ["after", "alone"]

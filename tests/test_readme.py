@@ -59,9 +59,13 @@ def test_the_performance_table_is_the_benchmarks_own():
     rows = [line for line in table if line.startswith("| ")][1:]  # no header
     labels = " ".join(row.split("|")[2] for row in rows)
     for expected in ("conv2d fwd+bwd (a)", "conv2d fwd+bwd (b)", "conv2d fwd+bwd (c)",
-                     "max_pool2d", "CNN training step, batch 64 ", "reference kernels",
+                     "conv2d fwd+bwd (d)", "conv2d fwd+bwd (e)", "max_pool2d",
+                     "CNN training step, batch 8 ", "CNN training step, batch 64 ",
+                     "CNN training step, batch 256 ", "deeper CIFAR-10 model",
+                     "reference kernels", "TAPEGRAD_ALLOCATOR=tuned",
                      "graph overhead, forward", "graph overhead, backward",
-                     "peak RSS, 200 training steps", "import time",
+                     "working memory, 20 training steps", "process peak RSS",
+                     "import, build and first training step", "import time",
                      "PyTorch's step after tapegrad's"):
         assert expected in labels, f"the README's Performance table has no {expected!r} row"
     assert all(row.count("|") == 7 for row in rows), "a row lost a column"
