@@ -378,6 +378,24 @@ def test_only_arrays_a_node_keeps_are_checked(kernels):
             again.backward()
 
 
+@pytest.mark.parametrize("kernel_size, padding", [(1, 0), (3, 0), (5, 2)])
+def test_a_conv_reading_x_itself_keeps_its_own_copy_of_a_writable_x(kernel_size, padding):
+    """The fast kernels that read x itself (1x1, no padding, "same" with many channels)
+    keep a copy of a writable x (cheaper than checksumming it twice): editing x after the
+    forward pass gives the gradient of the forward that ran, and x is not checksummed."""
+    from autograd import functional as F
+    rng = np.random.default_rng(1)
+    x = ag.Tensor(rng.standard_normal((2, 8, 6, 6)), requires_grad=True)
+    w = ag.Tensor(rng.standard_normal((4, 8, kernel_size, kernel_size)), requires_grad=True)
+    out = F.conv2d(x, w, padding=padding)
+    assert all(saved.array is not x.data for saved in out._holds)
+    expected = _gradients_of(lambda: F.conv2d(x, w, padding=padding), x, w)
+    x.data[...] = 7.0
+    out.sum().backward()
+    for got, want in zip((x.grad, w.grad), expected):
+        np.testing.assert_allclose(got, want)
+
+
 def _gradients_of(build, *leaves):
     copies = [ag.Tensor(leaf.data.copy(), requires_grad=True) for leaf in leaves]
     originals = [leaf.data for leaf in leaves]
