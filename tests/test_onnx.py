@@ -505,6 +505,16 @@ def test_train_writes_the_model_as_onnx_and_never_over_a_file(tmp_path, capsys):
     assert sorted(os.listdir(tmp_path)) == ["model-1.onnx", "model.onnx", "w.npz", "w.svg"]
 
 
+def test_train_refuses_an_onnx_path_it_cannot_write_before_training(tmp_path, capsys):
+    from autograd.__main__ import main
+    code = main(["train", "--no-progress", "--out", str(tmp_path / "w.npz"),
+                 "--onnx", str(tmp_path / "missing" / "m.onnx")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith("error: cannot write") and err[0].endswith("choose another --onnx")
+    assert not (tmp_path / "w.npz").exists()  # nothing trained, nothing written
+
+
 def test_ag_onnx_is_there_on_first_use_and_import_autograd_does_not_load_it():
     import subprocess
     import sys

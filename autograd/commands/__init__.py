@@ -47,19 +47,20 @@ def add_output_arguments(parser, default, what):
                         help="overwrite --out if it exists (otherwise a new name is chosen)")
 
 
-def check_output(out, example):
-    """Refuse, before any work, an --out that cannot be written: a folder, a folder that is
-    not there, or one without write permission. ``example`` is a file name to suggest."""
+def check_output(out, example, option="--out"):
+    """Refuse, before any work, an ``option`` (--out) that cannot be written: a folder, a
+    folder that is not there, or one without write permission. ``example`` is a file name
+    to suggest."""
     if os.path.isdir(out):
-        raise CommandError(f"--out {out} is a folder; give a file name such as "
+        raise CommandError(f"{option} {out} is a folder; give a file name such as "
                            f"{os.path.join(out, example)}")
     folder = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(folder):
         raise CommandError(f"cannot write {out}: the folder {folder} does not exist; create it "
-                           "or choose another --out")
+                           f"or choose another {option}")
     if not os.access(folder, os.W_OK):
         raise CommandError(f"cannot write {out}: no permission to write in {folder}; choose "
-                           "another --out")
+                           f"another {option}")
 
 
 def output_name(out, force, reserve=False):

@@ -179,7 +179,7 @@ def run(args):
     out = args.out
     check_output(out, "weights.npz")  # before training, not after
     if args.onnx is not None:
-        check_output(args.onnx, "model.onnx")
+        check_output(args.onnx, "model.onnx", "--onnx")
         from autograd.onnx import require
         try:
             require("--onnx")
