@@ -218,7 +218,8 @@ class Tensor:
     @property
     def grad(self):
         """The gradient ``backward()`` left: on leaves that require grad, and on tensors after
-        ``retain_grad()`` or ``backward(retain_grads=True)``. Reading it on another tensor warns, as PyTorch does, since it is None."""
+        ``retain_grad()`` or ``backward(retain_grads=True)``. Reading it on another tensor
+        warns, as PyTorch does, since it is None."""
         grad = self._grad  # (tapegrad's own views read ``_grad``: no warning for them)
         if grad is None and self._node is not None and not self._retains_grad():
             node = self._node

@@ -156,14 +156,17 @@ def bench_processes(sizes):
     the other too.
     """
     rounds, steps = sizes["step_rounds"], sizes["step_steps"]
+
+    def batch_size(batch):  # --quick runs tiny batches
+        return sizes["train_batch"] if batch == 64 else min(batch, sizes["batch_cap"])
+
     runs = {}
     for _ in range(rounds):
         for key, _, batch, model, env, _ in STEP_CONFIGS:
             sides = ("ours", "torch") if not env else ("ours",)
             for side in sides:
-                batch_size = sizes["train_batch"] if batch == 64 else min(batch, sizes["batch_cap"])
-                result = child("step", side, "--steps", str(steps), "--batch", str(batch_size),
-                               "--model", model, extra_env=env)
+                result = child("step", side, "--steps", str(steps), "--batch",
+                               str(batch_size(batch)), "--model", model, extra_env=env)
                 runs.setdefault((model, batch, side, tuple(env.items())), []).append(result)
 
     def results(model, batch, side, env=()):
@@ -177,12 +180,12 @@ def bench_processes(sizes):
         ours = [1e3 * r["seconds_per_step"] for r in results(model, batch, "ours", env.items())]
         theirs = [1e3 * r["seconds_per_step"] for r in results(model, batch, "torch")]
         if env:
-            label_note = f"{len(ours)} processes ({spread(ours)}); PyTorch's from the row above"
+            label_note = (f"{len(ours)} processes ({spread(ours)}); PyTorch's from the "
+                          f"row of its batch and model")
         else:
             label_note = (f"{len(ours)}+{len(theirs)} processes: tapegrad {spread(ours)}, "
                           f"PyTorch {spread(theirs)}")
-        batch_size = sizes["train_batch"] if batch == 64 else min(batch, sizes["batch_cap"])
-        label = label.replace(f"batch {batch}", f"batch {batch_size}")
+        label = label.replace(f"batch {batch}", f"batch {batch_size(batch)}")
         rows.append(row(key, "3", label, "ms", statistics.median(ours), statistics.median(theirs),
                         target, "" if target is None else f"<= {target}x", label_note))
 

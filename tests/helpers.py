@@ -90,9 +90,10 @@ def split_work_between_threads(monkeypatch, threads=3, large=None):
     monkeypatch.setattr(pool, "THREADS", threads)
     monkeypatch.setattr(pool, "MIN_ELEMENTS", 0)
     if large is not None:
-        from nodes.kernels import memory
+        from nodes.kernels import elementwise, memory
         monkeypatch.setattr(pool, "LARGE", large)
-        monkeypatch.setattr(memory, "MIN_BYTES", large)  # ReLU's kernel from there on
+        monkeypatch.setattr(elementwise, "MIN_BYTES", large)  # ReLU's kernel from there on
+        monkeypatch.setattr(memory, "MIN_BYTES", large)  # and its arrays in kernel memory
     calls = []
     real_submit = pool.ThreadPoolExecutor.submit
     monkeypatch.setattr(pool.ThreadPoolExecutor, "submit",

@@ -4,7 +4,8 @@ Each primitive in ``nodes/`` is written as its math, for learners to read beside
 course notes. Where a benchmark showed that math too slow for real work, a kernel here
 computes the same result faster: convolution by blocked im2col in layouts made for the
 matrix products (``conv.py``), max pooling in halving passes (``pool.py``), the batch
-split between threads (``threads.py``), ReLU's passes split too (``elementwise.py``).
+split between threads (``threads.py``), ReLU's passes split too (``elementwise.py``),
+their large arrays in memory reused from step to step (``memory.py``).
 
 The one dispatch: a node calls ``find(kernel_name, node, *inputs)`` and runs its own math
 when that returns None. ``TAPEGRAD_KERNELS=reference`` (or, for a block of code,

@@ -12,9 +12,9 @@ ours included, so the kernels keep their own memory instead.
 held here. A block is free again when nothing but this module refers to it: every view
 of a block, and every view of those, keeps the block itself alive (NumPy points a view's
 ``base`` at the first array of the chain that is not a view of another array: the
-block), so ``sys.getrefcount`` of a block tells
-whether any array of it is still in use, by the engine or by the user. A block in use is
-never handed out twice. Small arrays come from NumPy as usual (malloc reuses those well).
+block), so ``sys.getrefcount`` of a block tells whether any array of it is still in use,
+by the engine or by the user. A block in use is never handed out twice. Small arrays
+come from NumPy as usual (malloc reuses those well).
 
 Each block is memory mapped for it alone, outside malloc's heap: the kernels' memory never
 mixes with the program's own allocations, and a block let go goes back to the system at
