@@ -1,21 +1,9 @@
 """Matrix multiplication, with NumPy's matmul rules for 1-D and batched inputs."""
 
-import math
-
 import numpy as np
 
 from .base import Node
-from .kernels.threads import blas_for
-
-
-def _multiply_adds(x, y):
-    """How many multiply-adds x @ y takes (x, y at least 1-D); plain ints, it runs per call."""
-    m = x.shape[-2] if x.ndim > 1 else 1
-    n = y.shape[-1] if y.ndim > 1 else 1
-    batch = 1
-    if x.ndim > 2 or y.ndim > 2:
-        batch = math.prod(np.broadcast_shapes(x.shape[:-2], y.shape[:-2]))
-    return batch * m * x.shape[-1] * n
+from .kernels.threads import matmul  # x @ y, large ones split between threads
 
 
 class MatMulNode(Node):
@@ -31,9 +19,7 @@ class MatMulNode(Node):
             raise ValueError("matmul: both inputs need at least one dimension; "
                              f"got shapes {x.shape} and {y.shape} (use * for scalars)")
         self.x, self.y = x, y
-        self.multiply_adds = _multiply_adds(x, y)  # each gradient takes as many
-        with blas_for(self.multiply_adds):
-            return x @ y
+        return matmul(x, y)
 
     def backwardPass(self, dz):
         x, y = self.x, self.y
@@ -47,9 +33,8 @@ class MatMulNode(Node):
             dz2 = np.expand_dims(dz2, -2)
         if y.ndim == 1:
             dz2 = np.expand_dims(dz2, -1)
-        with blas_for(self.multiply_adds):
-            dx = dz2 @ np.swapaxes(y2, -1, -2)
-            dy = np.swapaxes(x2, -1, -2) @ dz2
+        dx = matmul(dz2, np.swapaxes(y2, -1, -2))
+        dy = matmul(np.swapaxes(x2, -1, -2), dz2)
         if x.ndim == 1:
             dx = dx[..., 0, :]
         if y.ndim == 1:

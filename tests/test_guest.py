@@ -59,12 +59,17 @@ def cpu_seconds(pid="self"):
 # fast kernels split it between threads: the first pooling input and the first conv's
 # output, 32x8x32x32 = 262144 elements, reach MIN_ELEMENTS (2^18).
 #
+# The first linear layer's products (32x512 @ 512x512, 8.4 million multiply-adds) are
+# large enough to be split between threads.
+#
 # Two windows after the steps. Right after them, the threads tapegrad may have started
 # (any thread that did not exist once NumPy was imported) and any child process must stay
 # still: a pool that spins, or a helper process, shows at once. BLAS libraries busy-wait
-# for a moment after a call (OpenBLAS's worker, started by NumPy, for about 0.13 s here
-# after the reference kernels' matrix products, as PyTorch's OpenMP workers do after
-# theirs); so every thread of the process is checked after a pause of SETTLE seconds.
+# for a moment after a call that used their own threads (OpenBLAS's worker, started by
+# NumPy, for about 0.13 s here after the reference kernels' matrix products, as PyTorch's
+# OpenMP workers do after theirs); so every thread of the process is checked after a
+# pause of SETTLE seconds. The fast kernels never call BLAS on its own threads: with
+# them, no thread of the process may spin even right after the steps.
 TRAIN = PROC + r'''
 import json, sys, time
 import numpy as np
@@ -75,7 +80,7 @@ from autograd import nn, optim
 rng = np.random.default_rng(0)
 model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                       nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                      nn.Flatten(), nn.Linear(8 * 8 * 8, 10))
+                      nn.Flatten(), nn.Linear(8 * 8 * 8, 512), nn.ReLU(), nn.Linear(512, 10))
 images = autograd.Tensor(rng.standard_normal((32, 3, 32, 32)).astype(np.float32))
 labels = rng.integers(0, 10, 32)
 optimizer = optim.SGD(model.parameters(), lr=0.01)
@@ -100,7 +105,8 @@ print(json.dumps({
     "children": kids, "tasks_before": tasks_before, "tasks_after": tasks(), "losses": losses,
     "started_cpu": sum(last.get(tid, 0) - first.get(tid, 0) for tid in started),
     "children_cpu": kids_last - kids_first,
-    "settled_cpu": sum(spent - settled.get(tid, 0) for tid, spent in last.items())}))
+    "settled_cpu": sum(spent - settled.get(tid, 0) for tid, spent in last.items()),
+    "right_after_cpu": sum(spent - first.get(tid, 0) for tid, spent in settled.items())}))
 '''
 
 IMPORT = PROC + r'''
@@ -165,6 +171,16 @@ def test_no_thread_burns_cpu_while_idle_after_training_steps(trained):
         f"{SETTLE} s after 5 training steps ({trained['kernels']} kernels), the threads of "
         f"the process used {trained['settled_cpu']:.2f} s of CPU in {WINDOW} s (limit "
         f"{IDLE_CPU_LIMIT} s) while nothing ran: something spins")
+
+
+def test_with_the_fast_kernels_no_thread_spins_even_right_after_training_steps(trained):
+    # OpenBLAS's own threads spin after a call that woke them: the fast kernels' products
+    # run on tapegrad's sleeping threads instead, on a one-thread BLAS each
+    if trained["kernels"] == "fast":
+        assert trained["right_after_cpu"] < IDLE_CPU_LIMIT, (
+            f"in the {SETTLE} s right after 5 training steps, the threads of the process "
+            f"used {trained['right_after_cpu']:.2f} s of CPU (limit {IDLE_CPU_LIMIT} s) "
+            "while nothing ran: a BLAS thread spins")
 
 
 def test_fast_kernels_did_split_the_batch_between_threads(trained):

@@ -149,10 +149,12 @@ def test_the_fast_kernel_is_used_only_where_it_applies(make, x_shape, w_shape, f
     assert (node.fast is not None) == fast
 
 
+@pytest.mark.parametrize("upstream", ["inf", "one inf", "one nan", "finite"])
 @pytest.mark.parametrize("needs", [(True, True), (False, True), (True, False)])
-def test_fast_maximum_equals_the_math_exactly(monkeypatch, needs):
-    """ReLU's passes split between threads: the same numbers, ties, NaN and an inf
-    arriving included (routed by selection, so an unselected position gets exactly 0)."""
+def test_fast_maximum_equals_the_math_exactly(monkeypatch, needs, upstream):
+    """ReLU's passes split between threads and chunks: the same numbers, ties, NaN and an
+    inf arriving included, in every chunk or in one (routed by selection, so an
+    unselected position gets exactly 0)."""
     split_work_between_threads(monkeypatch, threads=2, large=8)
     rng = np.random.default_rng(5)
     x = rng.integers(-2, 3, size=(6, 3, 4, 5)).astype(np.float32)
@@ -165,13 +167,48 @@ def test_fast_maximum_equals_the_math_exactly(monkeypatch, needs):
             node.needs_input_grad = needs
             out = node.forwardPass(y, x)
             dz = np.full(out.shape, np.inf, np.float32)
+            if upstream != "inf":
+                dz = np.random.default_rng(6).standard_normal(out.shape).astype(np.float32)
+                dz[3, 1] = {"one inf": -np.inf, "one nan": np.nan}.get(upstream, 1)
             return [out, *node.backwardPass(dz)]
 
     fast, reference = results("fast"), results("reference")
     assert type(fast[0]) is np.ndarray
     assert_same(fast, reference, exact=True)
     grads = [g for g in fast[1:] if g is not None]
-    assert all(not np.isnan(g).any() for g in grads)  # 0, not inf * 0
+    if upstream != "one nan":
+        assert all(not np.isnan(g).any() for g in grads)  # 0, not inf * 0
+
+
+MATMUL_SHAPES = [((64, 48), (48, 40)), ((3, 48), (48, 64)), ((48,), (48, 64)),
+                 ((64, 48), (48,)), ((5, 16, 48), (48, 40)), ((2, 1, 16, 48), (3, 48, 40))]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("x_shape, y_shape", MATMUL_SHAPES)
+def test_large_products_split_between_threads_equal_matmul(monkeypatch, x_shape, y_shape,
+                                                           dtype):
+    """By rows, or by columns when the rows are too few; 1-D, batched and broadcast inputs
+    as NumPy's matmul; every part on a one-thread BLAS."""
+    from nodes.kernels import threads
+    calls = split_work_between_threads(monkeypatch, threads=2)
+    monkeypatch.setattr(threads, "SMALL_PRODUCT", 1)
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal(x_shape) * 4).astype(dtype)
+    y = (rng.standard_normal(y_shape) * 4).astype(dtype)
+    blas, seen = threads._openblas(), []
+    real = np.matmul
+    monkeypatch.setattr(threads.np, "matmul",
+                        lambda *a, **k: seen.append(blas and blas[0]()) or real(*a, **k),
+                        raising=True)
+    got = threads.matmul(x, y)
+    monkeypatch.undo()
+    expected = x @ y
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert len(calls) == 1 and len(seen) == 2  # two parts, one on the pool
+    if blas is not None:
+        assert seen == [1, 1]
 
 
 def test_the_kernel_choice(monkeypatch):

@@ -25,9 +25,9 @@ moment in another Python thread would also run on one BLAS thread meanwhile.
 """
 
 import ctypes
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 
 import numpy as np
 
@@ -96,6 +96,10 @@ def over_batch(work, batch, elements):
 # elements: an elementwise pass over 2^18 float32 numbers took as long on two threads
 # as on one on this project's machine, over 2^20 20-30% less; the threshold lies between
 LARGE = 1 << 19
+# bytes of the first output that ``elementwise`` hands to ``work`` at a time: its passes
+# over one chunk find the chunk in the core's cache, where passes over whole arrays larger
+# than the cache read each input from memory once per pass
+CHUNK_BYTES = 256 << 10
 
 
 def is_large(x, y, nbytes):
@@ -127,10 +131,14 @@ def elementwise(work, x, y, dtypes):
     shape = np.broadcast_shapes(x.shape, y.shape)
     outputs = [memory.empty(shape, dtype) for dtype in dtypes]
     batch, ndim = shape[0], len(shape)
+    row_bytes = outputs[0].nbytes // max(1, batch)
+    rows = max(1, CHUNK_BYTES // max(1, row_bytes))
 
     def part(start, stop):
-        work(split_rows(x, start, stop, batch, ndim), split_rows(y, start, stop, batch, ndim),
-             [out[start:stop] for out in outputs])
+        for first in range(start, stop, rows):  # a chunk at a time: see CHUNK_BYTES
+            last = min(stop, first + rows)
+            work(split_rows(x, first, last, batch, ndim), split_rows(y, first, last, batch, ndim),
+                 [out[first:last] for out in outputs])
 
     if outputs[0].size < LARGE:
         part(0, batch)  # two threads would not move it faster (see LARGE)
@@ -139,19 +147,41 @@ def elementwise(work, x, y, dtypes):
     return outputs
 
 
-SMALL_PRODUCT = 1 << 22  # multiply-adds: below this, a second BLAS thread costs more than it saves
+SMALL_PRODUCT = 1 << 22  # multiply-adds: below this, a product runs on the calling thread alone
 
 
-def blas_for(multiply_adds):
-    """A context for one matrix product: single-threaded BLAS when the product is small.
+def matmul(x, y):
+    """x @ y (NumPy's rules for 1-D and batched inputs), on one BLAS thread per part.
 
-    Besides the cost of waking them for a small product, OpenBLAS's pool threads keep
-    spinning for a while after each call, taking a core from the threads that split
-    convolution and pooling. One training step of the benchmarks' CNN took 52-57 ms with
-    the linear layer's small products on two BLAS threads, 38-39 ms with them on one
-    (``python -m benchmarks.settings``, before and after).
+    A large product is split by rows of the result (by columns when it has one row)
+    between this module's threads, each calling a one-thread BLAS; a small one runs on
+    the calling thread. OpenBLAS's own threads are never woken: after each call they
+    keep spinning for a while, holding a core that the next node's threads need, and
+    the user's other code too. One training step of the benchmarks' CNN at batch 256,
+    whose linear layer's products (5.2 million multiply-adds each) went to a two-thread
+    OpenBLAS, took 60 ms; with every product on one BLAS thread, 36-45 ms (2026-12-07).
     """
-    return single_threaded_blas() if multiply_adds < SMALL_PRODUCT else nullcontext()
+    x2 = x[None, :] if x.ndim == 1 else x  # a 1-D x is a row, a 1-D y a column, as in matmul
+    y2 = y[:, None] if y.ndim == 1 else y
+    m, k, n = x2.shape[-2], x2.shape[-1], y2.shape[-1]
+    batch = np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2])
+    if math.prod(batch) * m * k * n < SMALL_PRODUCT or THREADS < 2 or max(m, n) < 2:
+        with single_threaded_blas():
+            return x @ y
+    out = np.empty(batch + (m, n), np.result_type(x2.dtype, y2.dtype))
+    if m >= n or m >= THREADS:
+        def part(start, stop):
+            np.matmul(x2[..., start:stop, :], y2, out=out[..., start:stop, :])
+        over_batch(part, m, MIN_ELEMENTS)
+    else:
+        def part(start, stop):
+            np.matmul(x2, y2[..., start:stop], out=out[..., start:stop])
+        over_batch(part, n, MIN_ELEMENTS)
+    if x.ndim == 1:
+        out = out[..., 0, :]
+    if y.ndim == 1:
+        out = out[..., 0]
+    return out
 
 
 class single_threaded_blas:
