@@ -85,15 +85,13 @@ def compare_with_torch(torch, ours, theirs, *arrays, seed=0, atol=1e-9, rtol=1e-
 
 def split_work_between_threads(monkeypatch, threads=3, large=None):
     """Make every job split between ``threads`` threads (``large``: elementwise passes
-    from that many elements, in chunks of one row); returns the list of the parts handed
-    to the pool."""
+    from that many elements); returns the list of the parts handed to the pool."""
     from nodes.kernels import threads as pool
     monkeypatch.setattr(pool, "THREADS", threads)
     monkeypatch.setattr(pool, "MIN_ELEMENTS", 0)
     if large is not None:
         from nodes.kernels import elementwise, memory
         monkeypatch.setattr(pool, "LARGE", large)
-        monkeypatch.setattr(pool, "CHUNK_BYTES", large)  # and a part's rows one at a time
         monkeypatch.setattr(elementwise, "MIN_BYTES", large)  # ReLU's kernel from there on
         monkeypatch.setattr(memory, "MIN_BYTES", large)  # and its arrays in kernel memory
     calls = []

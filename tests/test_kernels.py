@@ -152,9 +152,9 @@ def test_the_fast_kernel_is_used_only_where_it_applies(make, x_shape, w_shape, f
 @pytest.mark.parametrize("upstream", ["inf", "one inf", "one nan", "finite"])
 @pytest.mark.parametrize("needs", [(True, True), (False, True), (True, False)])
 def test_fast_maximum_equals_the_math_exactly(monkeypatch, needs, upstream):
-    """ReLU's passes split between threads and chunks: the same numbers, ties, NaN and an
-    inf arriving included, in every chunk or in one (routed by selection, so an
-    unselected position gets exactly 0)."""
+    """ReLU's passes split between threads: the same numbers, ties, NaN and an inf
+    arriving included, everywhere or in one place (routed by selection, so an unselected
+    position gets exactly 0)."""
     split_work_between_threads(monkeypatch, threads=2, large=8)
     rng = np.random.default_rng(5)
     x = rng.integers(-2, 3, size=(6, 3, 4, 5)).astype(np.float32)

@@ -89,9 +89,9 @@ def _select(dz, mask, z=None, c=None):
             return np.where(z != c, dz, 0)
 
         def from_output(dz, z, out):
-            _product(dz, np.not_equal(z, c), out[0])
+            _product(dz, np.not_equal(z, c, out=out[1]), out[0])
 
-        return elementwise(from_output, dz, z, [dz.dtype])[0]
+        return elementwise(from_output, dz, z, [dz.dtype, bool])[0]
     if type(dz) is not np.ndarray or dz.shape != mask.shape:
         return np.where(mask, dz, 0)
 
@@ -105,5 +105,5 @@ def _product(dz, mask, out):
     """out = dz where mask, else exactly 0, for one part of the rows."""
     with np.errstate(invalid="ignore"):  # inf · 0, replaced right below
         np.multiply(dz, mask, out=out)
-    if not all_finite(out):  # an inf or NaN in dz: it shows in out, as itself or as inf · 0
+    if not all_finite(dz):
         out[...] = np.where(mask, dz, 0)

@@ -96,10 +96,6 @@ def over_batch(work, batch, elements):
 # elements: an elementwise pass over 2^18 float32 numbers took as long on two threads
 # as on one on this project's machine, over 2^20 20-30% less; the threshold lies between
 LARGE = 1 << 19
-# bytes of the first output that ``elementwise`` hands to ``work`` at a time: its passes
-# over one chunk find the chunk in the core's cache, where passes over whole arrays larger
-# than the cache read each input from memory once per pass
-CHUNK_BYTES = 256 << 10
 
 
 def is_large(x, y, nbytes):
@@ -131,14 +127,10 @@ def elementwise(work, x, y, dtypes):
     shape = np.broadcast_shapes(x.shape, y.shape)
     outputs = [memory.empty(shape, dtype) for dtype in dtypes]
     batch, ndim = shape[0], len(shape)
-    row_bytes = outputs[0].nbytes // max(1, batch)
-    rows = max(1, CHUNK_BYTES // max(1, row_bytes))
 
     def part(start, stop):
-        for first in range(start, stop, rows):  # a chunk at a time: see CHUNK_BYTES
-            last = min(stop, first + rows)
-            work(split_rows(x, first, last, batch, ndim), split_rows(y, first, last, batch, ndim),
-                 [out[first:last] for out in outputs])
+        work(split_rows(x, start, stop, batch, ndim), split_rows(y, start, stop, batch, ndim),
+             [out[start:stop] for out in outputs])
 
     if outputs[0].size < LARGE:
         part(0, batch)  # two threads would not move it faster (see LARGE)
