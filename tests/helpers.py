@@ -95,7 +95,7 @@ def split_work_between_threads(monkeypatch, threads=3, large=None):
         monkeypatch.setattr(elementwise, "MIN_BYTES", large)  # ReLU's kernel from there on
         monkeypatch.setattr(memory, "MIN_BYTES", large)  # and its arrays in kernel memory
     calls = []
-    real_submit = pool.ThreadPoolExecutor.submit
-    monkeypatch.setattr(pool.ThreadPoolExecutor, "submit",
-                        lambda self, *a: calls.append(a) or real_submit(self, *a))
+    real_start = pool._Worker.start
+    monkeypatch.setattr(pool._Worker, "start",
+                        lambda self, *a: calls.append(a) or real_start(self, *a))
     return calls

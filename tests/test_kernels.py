@@ -364,6 +364,48 @@ def test_the_parts_run_on_a_single_threaded_blas_and_restore_it(monkeypatch):
         set_(before)
 
 
+def test_jobs_from_two_threads_at_once_and_from_inside_a_part_run_every_part(monkeypatch):
+    """While the workers run one job, another (the user's second thread, or a part that
+    splits again) runs its same parts on its own thread: every part once, none lost."""
+    import threading
+    from nodes.kernels import threads
+    monkeypatch.setattr(threads, "THREADS", 3)
+    barrier = threading.Barrier(2)
+    done = {name: [] for name in ("first", "second", "inner")}
+
+    def job(name, wait):
+        def part(start, stop):
+            if wait and start == 0:
+                barrier.wait(timeout=10)  # both jobs are in the pool's hands at once
+            if name == "first" and start == 0:
+                threads.over_batch(job("inner", False), 6, threads.MIN_ELEMENTS)
+            done[name].append((start, stop))
+        return part
+
+    other = threading.Thread(target=threads.over_batch,
+                             args=(job("second", True), 9, threads.MIN_ELEMENTS))
+    other.start()
+    threads.over_batch(job("first", True), 9, threads.MIN_ELEMENTS)
+    other.join(timeout=10)
+    assert sorted(done["first"]) == sorted(done["second"]) == [(0, 3), (3, 6), (6, 9)]
+    assert sorted(done["inner"]) == [(0, 2), (2, 4), (4, 6)]
+
+
+def test_a_failing_part_on_a_worker_is_raised_and_the_next_job_runs_whole(monkeypatch):
+    from nodes.kernels import threads
+    monkeypatch.setattr(threads, "THREADS", 2)
+
+    def fails_second_half(start, stop):
+        if start:
+            raise KeyError("part two")
+
+    with pytest.raises(KeyError, match="part two"):
+        threads.over_batch(fails_second_half, 4, threads.MIN_ELEMENTS)
+    seen = []
+    threads.over_batch(lambda start, stop: seen.append((start, stop)), 4, threads.MIN_ELEMENTS)
+    assert sorted(seen) == [(0, 2), (2, 4)]
+
+
 def test_thread_count_setting(monkeypatch):
     from nodes.kernels import threads
     monkeypatch.setenv("TAPEGRAD_NUM_THREADS", "3")
