@@ -91,6 +91,29 @@ def test_fast_max_pool_equals_the_math_exactly(shape, kernel_size, stride, value
     assert_same(run_node("fast", make, [x]), run_node("reference", make, [x]), exact=True)
 
 
+@pytest.mark.parametrize("kernel_size", [2, (1, 2), (2, 1)])
+def test_split_max_pool_with_a_nan_and_an_inf_in_one_part_only_equals_the_math(
+        monkeypatch, kernel_size):
+    """Each part of the halving passes checks its own rows for NaN (forward) and for an inf
+    or NaN arriving (backward): a part without them must not skip its neighbour's."""
+    split_work_between_threads(monkeypatch, threads=3)
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 3, size=(6, 2, 4, 4)).astype(np.float32)
+    x[4, 1, 2, 3] = np.nan  # in the third part only
+    upstream_shape = (6, 2) + tuple(4 // k for k in np.broadcast_to(kernel_size, 2))
+    dz = rng.standard_normal(upstream_shape).astype(np.float32)
+    dz[1, 0, 0, 0] = np.inf  # in the first part only
+
+    def run(kernels):
+        with autograd.kernels(kernels):
+            node = nodes.MaxPoolNode(kernel_size)
+            return [node.forwardPass(x), *node.backwardPass(dz)]
+
+    fast, reference = run("fast"), run("reference")
+    assert_same(fast, reference, exact=True)
+    assert np.isnan(fast[1]).sum() == 0  # 0 where inf did not win, not inf * 0
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("with_bias", [True, False])
 @pytest.mark.parametrize("needs", [(True, True, True), (False, True, True), (True, False, False)])

@@ -129,14 +129,15 @@ class MaxPool:
                 top, bottom = columns[rows, :, 0::2], columns[rows, :, 1::2]
                 np.greater_equal(top, bottom, out=top_wins[rows])
                 np.maximum(top, bottom, out=z[rows])
+            # x >= NaN is False: make a NaN win its pair, as np.maximum lets it win the max.
+            # Each part checks its own rows, on its own thread, while they are in the cache.
+            if z.dtype.kind in "fc" and not np.isfinite(z[rows].sum()):
+                if Fw == 2:
+                    left_wins[rows] |= np.isnan(v[rows, :, :, 0::2])
+                if Fh == 2:
+                    top_wins[rows] |= np.isnan(columns[rows, :, 0::2])
 
         over_batch(part, N, x.size)
-        if z.dtype.kind in "fc" and not np.isfinite(z.sum()):
-            # x >= NaN is False: make a NaN win its pair, as np.maximum lets it win the max
-            if Fw == 2:
-                left_wins |= np.isnan(v[:, :, :, 0::2])
-            if Fh == 2:
-                top_wins |= np.isnan(columns[:, :, 0::2])
         self.left_wins, self.top_wins, self.dtype = left_wins, top_wins, x.dtype
         return z
 
@@ -149,11 +150,11 @@ class MaxPool:
         dx, _ = self._gradient_buffer(dz.dtype)
         dv = dx[:, :, :Ho * Fh, :Wo * Fw]
         d_columns = memory.empty((N, C, Ho * Fh, Wo), dz.dtype) if Fh == 2 and Fw == 2 else dv
-        finite = all_finite(dz)
 
         def part(start, stop):
             rows = slice(start, stop)
             upstream = dz[rows]
+            finite = all_finite(upstream)  # see _route; each part checks its own rows
             if Fh == 2:
                 _route(upstream, top_wins[rows], d_columns[rows, :, 0::2], d_columns[rows, :, 1::2],
                        finite)
