@@ -80,7 +80,7 @@ class Convolution:
         if transposed:  # see _dx_by_convolution
             flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
             dx, _ = _convolve(dz, flipped, None, (H, W), (1, 1),
-                              (Fh - 1 - padding[0], Fw - 1 - padding[1]))
+                              (Fh - 1 - padding[0], Fw - 1 - padding[1]), kept=False)
         elif needs_x:
             dx = columns.unpad(dpadded)
         return dx, dw, dbias
@@ -146,12 +146,13 @@ def _own(x):
     return copy
 
 
-def _convolve(x, w, bias, sizes, stride, padding):
+def _convolve(x, w, bias, sizes, stride, padding, kept=True):
     """The output (N, K, Ho, Wo) of 2-D x (N, C, H, W) and w (K, C, Fh, Fw) of one dtype,
-    checked by the caller, and the store of the padded input that backward reads."""
+    checked by the caller, and the store of the padded input that backward reads (``kept``;
+    False when no backward will read it)."""
     N, K = x.shape[0], w.shape[0]
     columns = _Columns(x.shape, x.dtype, w.shape[2:], sizes, stride, padding, bias is not None)
-    store = columns.new_store(x)
+    store = columns.new_store(x, kept)
     weights = columns.weights(w, bias)
     out = memory.empty((N, K) + tuple(sizes), x.dtype)
 
@@ -258,12 +259,14 @@ class _Columns:
         # where the input sits inside the stored padding, as (rows, columns) slices
         self.inside = (slice(self.Ph, self.Ph + H), slice(self.Qw, self.Qw + W))
 
-    def new_store(self, x):
+    def new_store(self, x, kept=True):
         """Room for the padded input with its zeros (``pad`` copies x in), or x itself when
-        nothing is padded. The zeros are written here, before the work is split: as few
-        small NumPy calls as possible run on two threads at once (see BLOCK_BYTES)."""
+        nothing is padded (a copy of it, by ``_own``, when ``kept`` for backward). The
+        zeros are written here, before the work is split: as few small NumPy calls as
+        possible run on two threads at once (see BLOCK_BYTES)."""
         if not self.copies:
-            self.attach(_own(np.ascontiguousarray(x)).reshape(-1))
+            x = np.ascontiguousarray(x)
+            self.attach((_own(x) if kept else x).reshape(-1))
             return self.store
         store = memory.empty((self.N * self.C * self.L + 2 * self.d,), self.dtype)
         store[:self.d] = 0  # read only into entries _clear_wraps sets to zero
