@@ -408,3 +408,48 @@ def _gradients_of(build, *leaves):
         for leaf, original in zip(leaves, originals):
             leaf.data = original
             leaf.grad = None
+
+
+class KeepsAView(nodes.Node):
+    """Keeps whatever view of its input it is told to (``pick``), and a kernel-like object
+    holding another, one level down."""
+    name = "keeps_view"
+    saved = ("kept", "helper")
+
+    def __init__(self, pick):
+        self.pick = pick
+
+    def forwardPass(self, x):
+        self.kept = self.pick(x)
+        self.helper = type("Helper", (), {})()
+        self.helper.other = np.zeros(3)
+        return 2 * x
+
+    def backwardPass(self, dz):
+        return (2 * dz,)
+
+
+@pytest.mark.parametrize("pick, kept", [
+    (lambda x: x, True), (lambda x: x[1:], True), (lambda x: x[::2][1:], True),
+    (lambda x: x.reshape(2, 3).T, True), (lambda x: x.copy(), False),
+    (lambda x: np.zeros(6), False)])
+@pytest.mark.parametrize("outside", ["owned", "view", "buffer"])
+def test_an_outside_array_is_checked_when_a_node_keeps_it_or_any_view_of_it(pick, kept, outside):
+    """Whether the node keeps the array (found by identity, by the array its memory
+    belongs to, or by NumPy's overlap test for memory no array owns): edited in place,
+    backward refuses exactly when a kept view of it changed."""
+    data = np.arange(6.0)
+    if outside == "view":
+        data = np.arange(12.0)[::2]
+    elif outside == "buffer":
+        data = np.frombuffer(bytearray(np.arange(6.0).tobytes()), dtype=np.float64)
+    x = ag.Tensor(data, requires_grad=True)
+    y = ag.apply(KeepsAView(pick), x).sum()
+    assert (y._holds is not None) == kept
+    x.data[...] = -1.0
+    if kept:
+        with pytest.raises(RuntimeError, match="changed in place"):
+            y.backward()
+    else:
+        y.backward()
+        np.testing.assert_array_equal(x.grad, np.full(6, 2.0))
