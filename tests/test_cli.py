@@ -254,6 +254,24 @@ def test_draw_never_overwrites_and_force_does(tmp_path, capsys, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["graph-1.svg", "graph.svg"]
 
 
+def test_draw_with_pictures_and_checks(tmp_path, capsys, monkeypatch):
+    """--images puts each image-shaped tensor's pictures in the SVG; --check colours every
+    op by its check against central differences (the shipped CNN's are all right)."""
+    if not HAVE_DOT:
+        pytest.skip("Graphviz's dot is not installed")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "draw", "--out", "plain.svg")
+    assert code == 0 and err == ""
+    plain = (tmp_path / "plain.svg").read_text()
+    code, out, err = run(capsys, "draw", "--images", "--check", "--out", "both.svg")
+    assert code == 0 and err == "", err
+    assert "with pictures, each node checked" in out
+    svg = (tmp_path / "both.svg").read_text()
+    assert "data:image/png;base64," not in plain and "check: ok" not in plain
+    assert svg.count("data:image/png;base64,") > 10
+    assert "check: ok" in svg and "WRONG" not in svg
+
+
 def test_draw_without_dot_leaves_no_placeholder(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "graph.svg").write_text("mine")

@@ -30,6 +30,11 @@ def add_arguments(parser):
                       help="every node inside each layer's box (default)")
     view.add_argument("--by-layer", dest="expand", action="store_false",
                       help="one box per layer: the whole network at a glance")
+    parser.add_argument("--images", action="store_true",
+                        help="draw image-shaped tensors as pictures inside the diagram")
+    parser.add_argument("--check", action="store_true",
+                        help="check each node's backward against central differences: green "
+                             "passed, red failed, grey not checked")
     parser.add_argument("--data", choices=DATA, default="digits",
                         help="whose images and network: the 8x8 digits, or the shipped 28x28 "
                              "MNIST digits and the MNIST CNN (default digits)")
@@ -50,10 +55,13 @@ def output_path(out, format):
     return f"graph.{format or 'svg'}"
 
 
-def draw_model(model, images, labels, path, expand=True, format=None):
+def draw_model(model, images, labels, path, expand=True, format=None, pictures=False,
+               check=False):
     """Forward ``images`` through ``model``, cross-entropy with ``labels``, backward, and
     render the graph to exactly ``path``; returns the path. ``train`` can call this to put
-    the diagram next to the weights. Raises ``autograd.viz.GraphvizNotFound`` without dot.
+    the diagram next to the weights. ``pictures`` and ``check`` are ``draw``'s ``images``
+    and ``check`` (the latter from ``autograd.check_nodes``). Raises
+    ``autograd.viz.GraphvizNotFound`` without dot.
     """
     import autograd as ag
     from autograd import functional as F
@@ -68,7 +76,8 @@ def draw_model(model, images, labels, path, expand=True, format=None):
     try:
         loss = F.cross_entropy(model(images), labels)
         loss.backward(retain_grads=True)  # every tensor's gradient, not the leaves' alone
-        diagram = draw(loss, expand=expand)
+        checks = ag.check_nodes(loss) if check else None
+        diagram = draw(loss, expand=expand, images=pictures, check=checks)
     finally:
         for p, grad in zip(parameters, earlier):  # leave the model's gradients as they were
             p.grad = grad
@@ -97,7 +106,8 @@ def run(args):
         print(f"{out} exists; writing {path} instead (--force overwrites)")
     try:
         draw_model(model, images[:args.batch_size], labels[:args.batch_size], path,
-                   expand=args.expand, format=args.format)
+                   expand=args.expand, format=args.format, pictures=args.images,
+                   check=args.check)
     except BaseException as error:
         if not args.force and os.path.exists(path) and os.path.getsize(path) == 0:
             os.remove(path)  # our placeholder
@@ -105,7 +115,9 @@ def run(args):
             raise CommandError(str(error), code=1) from None
         raise
     view = "expanded" if args.expand else "by layer"
+    extras = "".join([", with pictures" if args.images else "",
+                      ", each node checked" if args.check else ""])
     print(f"wrote {os.path.abspath(path)}: "
-          f"the {args.model} {'MNIST ' if args.data == 'mnist' else ''}CNN's graph, {view}, on "
-          f"{min(args.batch_size, len(images))} {'MNIST ' if args.data == 'mnist' else ''}digits")
+          f"the {args.model} {'MNIST ' if args.data == 'mnist' else ''}CNN's graph, {view}{extras}, "
+          f"on {min(args.batch_size, len(images))} {'MNIST ' if args.data == 'mnist' else ''}digits")
     return 0
