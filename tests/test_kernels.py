@@ -429,6 +429,26 @@ def test_a_failing_part_on_a_worker_is_raised_and_the_next_job_runs_whole(monkey
     assert sorted(seen) == [(0, 2), (2, 4)]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_starts_workers_of_its_own(monkeypatch):
+    """A child forked after the workers started has none of their threads: its first
+    split job must start new ones, not wait forever on the parent's."""
+    import signal
+    from nodes.kernels import threads
+    monkeypatch.setattr(threads, "THREADS", 2)
+    seen = []
+    threads.over_batch(lambda start, stop: seen.append(start), 4, threads.MIN_ELEMENTS)
+    assert sorted(seen) == [0, 2]  # the parent's workers are running
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 when both parts ran, killed by the alarm if it hangs
+        signal.alarm(20)
+        done = []
+        threads.over_batch(lambda start, stop: done.append(start), 4, threads.MIN_ELEMENTS)
+        os._exit(0 if sorted(done) == [0, 2] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+
+
 def test_thread_count_setting(monkeypatch):
     from nodes.kernels import threads
     monkeypatch.setenv("TAPEGRAD_NUM_THREADS", "3")
