@@ -120,7 +120,8 @@ def test_split_max_pool_with_a_nan_and_an_inf_in_one_part_only_equals_the_math(
 def test_a_1x1_convolution_is_one_product_per_example_and_equals_the_math(
         monkeypatch, dtype, with_bias, needs):
     """The pointwise kernel (1x1, stride 1, no padding) reads x as its own columns: the same
-    numbers as the math, split between threads or not, on a strided x too."""
+    numbers as the math, split between threads or not, a block of examples or one at a
+    time, on a strided x too."""
     from nodes.kernels.conv import Pointwise
     x = randn(5, 6, 4, 7, seed=3).astype(dtype)[:, :, :, ::-1]  # not contiguous
     inputs = [x, randn(8, 6, 1, 1, seed=4).astype(dtype)]
@@ -136,8 +137,10 @@ def test_a_1x1_convolution_is_one_product_per_example_and_equals_the_math(
             return node, [out, *node.backwardPass(randn(*out.shape, seed=6).astype(dtype))]
 
     node, reference = run("reference")
-    for threads in (1, 3):
+    from nodes.kernels import conv
+    for threads, block_bytes in ((1, conv.POINTWISE_BLOCK_BYTES), (3, 1)):
         split_work_between_threads(monkeypatch, threads=threads)
+        monkeypatch.setattr(conv, "POINTWISE_BLOCK_BYTES", block_bytes)  # 1: an example a block
         node, fast = run("fast")
         assert isinstance(node.fast, Pointwise)
         for got, expected, needed in zip(fast, reference, (True,) + needs):

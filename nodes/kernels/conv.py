@@ -91,20 +91,29 @@ class Pointwise:
     output is one matrix product, w (K, C) @ x[b] (C, H·W), so the input is its own columns
     and nothing is copied. Benchmark shape (e), 64x32x16x16 -> 64 filters: forward 0.75 ms
     against 1.00 ms through ``Convolution``'s columns, forward+backward 2.11 against 2.72
-    (``benchmarks.run``, 2026-12-07)."""
+    (``benchmarks.run``, 2026-12-07); then 0.49 ms forward with the bias added block by
+    block (``POINTWISE_BLOCK_BYTES``) and a writable x copied by the parts."""
 
     def forward(self, x, w, bias):
         N, C, H, W = x.shape
         K = w.shape[0]
-        x = _own(x)
-        self.x, self.w, self.has_bias = x, w, bias is not None
+        kept = _own(x, copy=False)  # a copy is filled below, each part its own rows
+        self.x, self.w, self.has_bias = kept, w, bias is not None
         x3, w2 = x.reshape(N, C, H * W), w.reshape(K, C)
+        kept3 = kept.reshape(N, C, H * W)
         out = memory.empty((N, K, H * W), x.dtype)
+        # the products of a few examples at a time, then the bias added to them while they
+        # are still in the cache, instead of a pass of its own over the whole output
+        block = max(1, POINTWISE_BLOCK_BYTES // (K * H * W * x.dtype.itemsize))
 
         def part(start, stop):
-            np.matmul(w2, x3[start:stop], out=out[start:stop])
-            if bias is not None:
-                out[start:stop] += bias[:, None]
+            if kept is not x:
+                np.copyto(kept3[start:stop], x3[start:stop])
+            for first in range(start, stop, block):
+                last = min(stop, first + block)
+                np.matmul(w2, x3[first:last], out=out[first:last])
+                if bias is not None:
+                    out[first:last] += bias[:, None]
 
         over_batch(part, N, out.size)
         return out.reshape(N, K, H, W)
@@ -133,17 +142,18 @@ class Pointwise:
         return (None if dx is None else dx.reshape(N, C, H, W)), dw, dbias
 
 
-def _own(x):
+def _own(x, copy=True):
     """x to keep for backward: itself when read-only (a graph's output, which cannot
-    change), else a copy in the kernels' memory. The engine checksums an outside array a
-    node keeps, when recorded and again before backward, to catch an edit in place; a
-    copy is cheaper than those two passes (for 2 MiB here, 0.13 ms against 0.7 ms) and
-    cannot change."""
+    change), else a copy in the kernels' memory (only room for it, when not ``copy``:
+    the caller's parts fill it). The engine checksums an outside array a node keeps, when
+    recorded and again before backward, to catch an edit in place; a copy is cheaper than
+    those two passes (for 2 MiB here, 0.13 ms against 0.7 ms) and cannot change."""
     if not x.flags.writeable:
         return x
-    copy = memory.empty(x.shape, x.dtype)
-    np.copyto(copy, x)
-    return copy
+    kept = memory.empty(x.shape, x.dtype)
+    if copy:
+        np.copyto(kept, x)
+    return kept
 
 
 def _convolve(x, w, bias, sizes, stride, padding, kept=True):
@@ -258,15 +268,20 @@ class _Columns:
         self.copies = bool(self.Ph or self.Qw or self.d) and not self.direct  # False: x itself
         # where the input sits inside the stored padding, as (rows, columns) slices
         self.inside = (slice(self.Ph, self.Ph + H), slice(self.Qw, self.Qw + W))
+        self.copied_from = None  # x, when ``pad`` copies it into an unpadded store
 
     def new_store(self, x, kept=True):
         """Room for the padded input with its zeros (``pad`` copies x in), or x itself when
-        nothing is padded (a copy of it, by ``_own``, when ``kept`` for backward). The
-        zeros are written here, before the work is split: as few small NumPy calls as
-        possible run on two threads at once (see BLOCK_BYTES)."""
+        nothing is padded: room for a copy of it when it is not contiguous, or when
+        ``kept`` for backward and writable (see ``_own``), which ``pad`` fills too, each
+        part its own examples. The zeros are written here, before the work is split: as
+        few small NumPy calls as possible run on two threads at once (see BLOCK_BYTES)."""
         if not self.copies:
-            x = np.ascontiguousarray(x)
-            self.attach((_own(x) if kept else x).reshape(-1))
+            if x.flags.c_contiguous and not (kept and x.flags.writeable):
+                self.attach(x.reshape(-1))
+            else:
+                self.copied_from = x
+                self.attach(memory.empty((x.size,), self.dtype))
             return self.store
         store = memory.empty((self.N * self.C * self.L + 2 * self.d,), self.dtype)
         store[:self.d] = 0  # read only into entries _clear_wraps sets to zero
@@ -305,9 +320,11 @@ class _Columns:
                 strides=(b, c, row, column, self.Sh * row, self.Sw * column))
 
     def pad(self, x, start, stop):
-        """Copy examples start:stop of x into the store (inside its padding)."""
+        """Copy examples start:stop of x into the store (inside its padding, if any)."""
         if self.copies:
             self.padded[(slice(start, stop), slice(None)) + self.inside] = x[start:stop]
+        elif self.copied_from is not None:
+            self.store.reshape(x.shape)[start:stop] = x[start:stop]
 
     def gradient_store(self):
         """Zeros for ``scatter`` to add the input's gradient to: shaped as the padded input,
@@ -516,6 +533,11 @@ class _Columns:
                 dpadded[:, :, m:m + Sh * Ho:Sh, n:n + Sw * Wo:Sw] += dcols[:, :, m, n]
 
 
+# bytes of a 1x1 convolution's output computed at a time before its bias is added, so the
+# block is still in the core's cache. Shape (e) forward, medians of 4x60 runs beside
+# PyTorch's 0.49 ms (2026-12-07): the bias as a pass of its own over the output 0.64 ms;
+# blocks of 128 KiB 0.58, 256 KiB 0.52, 512 KiB 0.49, 1 MiB 0.67
+POINTWISE_BLOCK_BYTES = 512 << 10
 # the columns of a block of examples, so they stay in cache. Measured (forward, backward
 # of benchmark shapes (a)-(c)): blocks of 256-512 KiB were up to 2x slower (many small
 # NumPy calls on two threads contend for the GIL), 1 MiB slower on (b), 2 MiB the best
