@@ -242,24 +242,55 @@ def _keeps(node, array):
     names = type(node).saved
     if names is None:
         return True
+    owner = _owner(array)
     for name in names:
-        if _holds_array(getattr(node, name, None), array, 1):
+        if _holds_array(getattr(node, name, None), array, 1, owner):
             return True
     return False
 
 
-def _holds_array(value, array, depth):
-    if value is None or isinstance(value, (bool, int, float, str, np.generic, np.dtype)):
+def _owner(array):
+    """The array whose memory ``array`` views (itself when it owns its memory), or None
+    when that memory is not an array's own (a buffer, a memory map, a pointer)."""
+    base = array.base
+    while isinstance(base, np.ndarray):
+        array, base = base, base.base
+    return array if base is None and array.flags.owndata else None
+
+
+_PLAIN = (bool, int, float, str, np.generic, np.dtype)
+_INTEGERS = (int, np.integer)
+
+
+def _holds_array(value, array, depth, owner):
+    # Runs for every attribute of a node and of its kernel, for each outside array a
+    # node is given (a conv's x, filters and bias): loops, not generators, and no call
+    # into NumPy for two arrays of two different owning arrays, which never overlap.
+    if value is None or isinstance(value, _PLAIN):
         return False
     if isinstance(value, np.ndarray):
-        return value is array or np.may_share_memory(value, array)
-    if isinstance(value, tuple) and all(isinstance(item, (int, np.integer)) for item in value):
-        return False  # a shape or a stride
+        if value is array:
+            return True
+        other = _owner(value)
+        if owner is not None and other is not None and other is not owner:
+            return False
+        return np.may_share_memory(value, array)
+    if isinstance(value, tuple):
+        for item in value:
+            if not isinstance(item, _INTEGERS):
+                break
+        else:
+            return False  # a shape or a stride
     if depth and hasattr(value, "__dict__") and not isinstance(value, type):
-        return any(_holds_array(item, array, depth - 1) for item in vars(value).values())
-    if depth and isinstance(value, (list, tuple)):
-        return any(_holds_array(item, array, depth - 1) for item in value)
-    return True  # something else: assume it may hold the array
+        items = vars(value).values()
+    elif depth and isinstance(value, (list, tuple)):
+        items = value
+    else:
+        return True  # something else: assume it may hold the array
+    for item in items:
+        if _holds_array(item, array, depth - 1, owner):
+            return True
+    return False
 
 
 def _union(first, second):
