@@ -91,6 +91,30 @@ def test_fast_max_pool_equals_the_math_exactly(shape, kernel_size, stride, value
     assert_same(run_node("fast", make, [x]), run_node("reference", make, [x]), exact=True)
 
 
+@pytest.mark.parametrize("x_shape, w_shape, padding", [
+    ((4, 3, 9, 8), (5, 3, 3, 3), 1), ((4, 3, 9, 8), (5, 3, 3, 3), 0),
+    ((3, 2, 7, 7), (4, 2, 5, 5), 2), ((3, 2, 7, 7), (4, 2, 5, 5), 1),
+    ((2, 1, 8, 8), (3, 1, 3, 2), (1, 0)), ((3, 8, 6, 6), (4, 8, 3, 3), 1)])
+@pytest.mark.parametrize("writable", [True, False])
+def test_a_convolution_whose_input_takes_no_gradient_equals_the_math(
+        monkeypatch, x_shape, w_shape, padding, writable):
+    """The parameters' gradients alone (a first layer's: x takes none), from columns read
+    off the store the forward pass made (padded, x itself, or x's copy) in each layout;
+    split between threads too."""
+    split_work_between_threads(monkeypatch, threads=2)
+    x, w, b = randn(*x_shape, seed=2), randn(*w_shape, seed=3), randn(w_shape[0], seed=4)
+    x.setflags(write=writable)
+
+    def run(kernels):
+        with autograd.kernels(kernels):
+            node = nodes.ConvolutionNode(1, padding)
+            node.needs_input_grad = (False, True, True)
+            out = node.forwardPass(x, w, b)
+            return [out, *node.backwardPass(randn(*out.shape, seed=5))[1:]]
+
+    assert_same(run("fast"), run("reference"))
+
+
 @pytest.mark.parametrize("kernel_size", [2, (1, 2), (2, 1)])
 def test_split_max_pool_with_a_nan_and_an_inf_in_one_part_only_equals_the_math(
         monkeypatch, kernel_size):
