@@ -117,7 +117,7 @@ def run(args):
     view = "expanded" if args.expand else "by layer"
     extras = "".join([", with pictures" if args.images else "",
                       ", each node checked" if args.check else ""])
-    print(f"wrote {os.path.abspath(path)}: "
-          f"the {args.model} {'MNIST ' if args.data == 'mnist' else ''}CNN's graph, {view}{extras}, "
-          f"on {min(args.batch_size, len(images))} {'MNIST ' if args.data == 'mnist' else ''}digits")
+    mnist = "MNIST " if args.data == "mnist" else ""
+    print(f"wrote {os.path.abspath(path)}: the {args.model} {mnist}CNN's graph, {view}{extras}, "
+          f"on {min(args.batch_size, len(images))} {mnist}digits")
     return 0
