@@ -3,7 +3,8 @@
 import numpy as np
 
 from .base import Node
-from .kernels.threads import matmul  # x @ y, large ones split between threads
+# matmul(x, y) is x @ y, with a large product split between tapegrad's threads
+from .kernels.threads import matmul
 
 
 class MatMulNode(Node):
@@ -19,7 +20,7 @@ class MatMulNode(Node):
             raise ValueError("matmul: both inputs need at least one dimension; "
                              f"got shapes {x.shape} and {y.shape} (use * for scalars)")
         self.x, self.y = x, y
-        return matmul(x, y)
+        return matmul(x, y)  # x @ y
 
     def backwardPass(self, dz):
         x, y = self.x, self.y
@@ -33,8 +34,8 @@ class MatMulNode(Node):
             dz2 = np.expand_dims(dz2, -2)
         if y.ndim == 1:
             dz2 = np.expand_dims(dz2, -1)
-        dx = matmul(dz2, np.swapaxes(y2, -1, -2))
-        dy = matmul(np.swapaxes(x2, -1, -2), dz2)
+        dx = matmul(dz2, np.swapaxes(y2, -1, -2))  # dz @ yᵀ
+        dy = matmul(np.swapaxes(x2, -1, -2), dz2)  # xᵀ @ dz
         if x.ndim == 1:
             dx = dx[..., 0, :]
         if y.ndim == 1:
