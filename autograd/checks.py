@@ -29,7 +29,7 @@ import html
 
 import numpy as np
 
-from .tape import _describe, _fresh_copy, graph_nodes, unbroadcast
+from .tape import _describe, _fresh_copy, _outputs, graph_nodes, unbroadcast
 from .tensor import Tensor
 
 ELEMENTWISE = 16   # inputs with at most this many elements are checked element by element
@@ -53,7 +53,8 @@ class NodeCheck:
 
     def __init__(self, node, input, status, error=float("nan"), detail=""):
         self.node, self.name, self.seq = node, f"{node.name} #{node._seq}", node._seq
-        self.input, self.slot = input, _slot_names(node)[input]
+        from .viz.graph import argument_names  # viz imports this module: not at the top
+        self.input, self.slot = input, argument_names(node)[input]
         self.status, self.ok = status, status == "ok"
         self.error, self.detail = float(error), detail
 
@@ -148,11 +149,7 @@ def check_nodes(f, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
                          "grad): there is nothing to check")
     _check_unchanged_inputs(f)
     nodes.reverse()  # tape order
-    outputs = {id(f._node): f}
-    for node in nodes:
-        for tensor in node._inputs:
-            if tensor._node is not None:
-                outputs.setdefault(id(tensor._node), tensor)
+    outputs = _outputs(f, nodes)
     results = NodeChecks()
     global_state = np.random.get_state()  # a node drawing from np.random must not shift it
     try:
@@ -379,18 +376,6 @@ def _generators(node):
         if isinstance(value, np.random.Generator):
             found.append((value, value.bit_generator.state))
     return found
-
-
-def _slot_names(node):
-    """The rules' names of the node's inputs ('dx = ...' names x), else their positions."""
-    names = []
-    for rule in tuple(getattr(node, "rules", ()))[:len(node._inputs)]:
-        word = rule.strip().split("=")[0].split("[")[0].rstrip("+ ")
-        names.append(word[1:] if word.startswith("d") and word[1:].isidentifier() else None)
-    names += [None] * (len(node._inputs) - len(names))
-    if None in names or len(set(names)) != len(names):
-        return [str(position) for position in range(len(node._inputs))]
-    return names
 
 
 def _number(value):

@@ -35,9 +35,24 @@ def run(args, cwd):
     subprocess.run([sys.executable, *args], cwd=cwd, check=True, stdout=subprocess.DEVNULL)
 
 
+def screenshot(path, shot, before=None):
+    """Open ``path`` in Chromium in a WINDOW-sized window, call ``before(page)`` if given
+    (it may point, press keys, and return a clip), and save the window to ``shot``."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        page = browser.new_page(viewport=WINDOW)
+        page.goto(path.as_uri())
+        clip = before(page) if before is not None else None
+        page.screenshot(path=shot, clip=clip)
+        browser.close()
+
+
 def main():
     from PIL import Image
-    from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as folder:
         work = pathlib.Path(folder)
@@ -47,17 +62,14 @@ def main():
         (work / "cnn").mkdir()
         run(["-m", "autograd", "draw"], work / "cnn")
         shot = work / "shot.png"
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM,
-                args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
-            page = browser.new_page(viewport=WINDOW)
-            page.goto((work / "cnn" / "graph.svg").as_uri())
+
+        def crop_to_the_diagram(page):
             box = page.eval_on_selector("svg", "e => { const r = e.getBoundingClientRect(); "
                                                "return [r.width, r.height]; }")
-            page.screenshot(path=shot, clip={"x": 0, "y": 0, "width": min(box[0], WINDOW["width"]),
-                                             "height": min(box[1], WINDOW["height"])})
-            browser.close()
+            return {"x": 0, "y": 0, "width": min(box[0], WINDOW["width"]),
+                    "height": min(box[1], WINDOW["height"])}
+
+        screenshot(work / "cnn" / "graph.svg", shot, crop_to_the_diagram)
         image = Image.open(shot).convert("RGB")
         image = image.quantize(colors=96, method=Image.Quantize.FASTOCTREE)  # flat colours
         image.save(DOCS / "graph-in-browser.png", optimize=True)
@@ -69,25 +81,20 @@ def main():
 def step_pictures(work):
     """docs/step-pictures.png: the CNN's page at the conv's step, pointing at dz[0, 4, 2, 5]."""
     from PIL import Image
-    from playwright.sync_api import sync_playwright
 
     (work / "step").mkdir()
     run(["-m", "autograd", "step", "--cnn"], work / "step")
     shot = work / "step.png"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
-        page = browser.new_page(viewport=WINDOW)
-        page.goto((work / "step" / "step.html").as_uri())
+
+    def point_at_a_cell(page):
         page.keyboard.press("End")  # the last backward step: the conv
         picture = '.tg-block[data-name="dz"] .tg-pic[data-n="0"][data-c="4"] img'
         cell = page.eval_on_selector(picture, "e => { const r = e.getBoundingClientRect(); "
                                               "return [r.left + r.width * 11 / 16, "
                                               "r.top + r.height * 5 / 16]; }")  # (2, 5) of 8x8
         page.mouse.move(*cell)
-        page.screenshot(path=shot)
-        browser.close()
+
+    screenshot(work / "step" / "step.html", shot, point_at_a_cell)
     image = Image.open(shot).convert("RGB")
     image = image.quantize(colors=128, method=Image.Quantize.FASTOCTREE)
     image.save(DOCS / "step-pictures.png", optimize=True)

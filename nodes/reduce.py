@@ -57,7 +57,8 @@ class MaxReduceNode(Node):
     name, symbol = "amax", "max"
     rules = ("dx = [x is the first maximum] * dz",)
     saved = ("x",)
-    extreme, find, what = np.max, np.argmax, "maximum"  # MinReduceNode: the same with min
+    # MinReduceNode is this node with min in place of max
+    extreme, find, what = staticmethod(np.max), staticmethod(np.argmax), "maximum"
     onnx_reduce = "ReduceMax"
 
     def __init__(self, axis=None, keepdims=False):
@@ -68,10 +69,10 @@ class MaxReduceNode(Node):
         self.axes = normalize_axes(self.name, self.axis, x.shape)
         _not_empty(self.name, x, self.what)
         self.x = x
-        return type(self).extreme(x, axis=self.axes, keepdims=self.keepdims)
+        return self.extreme(x, axis=self.axes, keepdims=self.keepdims)
 
     def backwardPass(self, dz):
-        return (_to_first(self.x, self.axes, self.keepdims, dz, type(self).find),)
+        return (_to_first(self.x, self.axes, self.keepdims, dz, self.find),)
 
     def onnx(self, graph, inputs):
         return graph.reduce(self.onnx_reduce, inputs[0], self.axes, self.keepdims)
@@ -81,5 +82,5 @@ class MinReduceNode(MaxReduceNode):
     """z = min of x over axis; on ties the first minimum (lowest index) takes the gradient."""
     name, symbol = "amin", "min"
     rules = ("dx = [x is the first minimum] * dz",)
-    extreme, find, what = np.min, np.argmin, "minimum"
+    extreme, find, what = staticmethod(np.min), staticmethod(np.argmin), "minimum"
     onnx_reduce = "ReduceMin"

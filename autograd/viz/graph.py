@@ -19,7 +19,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..tape import graph_nodes
+from ..tape import _outputs, graph_nodes
 from ..tensor import Tensor
 
 SMALL_ARRAY = 16  # arrays with at most this many elements are shown whole, larger ones summarised
@@ -53,13 +53,7 @@ def walk(output, caller="walk"):
     ops = graph_nodes(output)
     ops.reverse()
     # A node does not know its output tensor; its consumers (and the root) do.
-    produced = {}
-    if output._node is not None:
-        produced[id(output._node)] = output
-    for op in ops:
-        for tensor in op._inputs:
-            if tensor._node is not None and id(tensor._node) not in produced:
-                produced[id(tensor._node)] = tensor
+    produced = _outputs(output, ops) if output._node is not None else {}
     ids, tensors, order = {}, [], []
     for op in ops:
         for tensor in op._inputs:
