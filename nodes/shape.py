@@ -64,9 +64,9 @@ class ExpandNode(Node):
         return (dz,)  # the engine sums a broadcast gradient back to x's shape, as for x + y
 
     def onnx(self, graph, inputs):
-        x, shape = inputs[0], list(self.shape)
-        if graph.batched(x) and len(graph.shape(x)) == len(shape):
-            shape[0] = 1  # Expand keeps the input's batch size where the shape says 1
+        x = inputs[0]  # 1 where x has the size already: Expand keeps x's (the batch's) there
+        sizes = (None,) * (len(self.shape) - len(graph.shape(x))) + graph.shape(x)
+        shape = [1 if n == m else m for n, m in zip(sizes, self.shape)]
         return graph.op("Expand", x, graph.ints(shape))
 
 

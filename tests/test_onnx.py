@@ -128,7 +128,6 @@ def test_comparisons_are_noted_in_the_exporting_thread_only(tmp_path):
     Tensor is left as it was, and another thread comparing meanwhile is not noted."""
     import threading
     from autograd.tensor import _comparisons
-    compare = ag.Tensor._compare
     seen_elsewhere = []
     started, finish = threading.Event(), threading.Event()
 
@@ -149,7 +148,7 @@ def test_comparisons_are_noted_in_the_exporting_thread_only(tmp_path):
 
     exported_matches(tmp_path, fn, images(3, (4,)), images(5, (4,)))
     assert seen_elsewhere == [None]
-    assert ag.Tensor._compare is compare and _comparisons.notes is None
+    assert _comparisons.notes is None
 
 
 @pytest.mark.parametrize("opset", [13, 18, 21])  # reductions take their axes two ways
@@ -164,6 +163,28 @@ def test_a_graph_of_raw_tensor_ops(tmp_path, opset):
     back = agonnx.load(path)  # and each of those operators loads back
     other = (images(3, (12,)), images(3, (12,)))
     np.testing.assert_allclose(ours(back, *other), ours(raw_ops, *other), atol=1e-5)
+
+
+def test_a_mask_stays_bool_beside_values_of_another_dtype(tmp_path):
+    """x > 0 on float32 picks between float64 values: the mask is written as bool, not cast to
+    the values' dtype (a Where's condition must be bool); != (Not) as well."""
+    w = ag.Tensor(np.linspace(-1, 1, 4), requires_grad=True)  # float64
+
+    def pick(x):
+        return ag.where(x > 0, w, w * 2) + ag.where(x != 0, w * 3, w)
+
+    path = exported_matches(tmp_path, pick, images(2, (4,)), images(5, (4,)))
+    assert "Cast" not in {n.op_type for n in onnx.load(str(path)).graph.node}
+
+
+def test_expand_to_more_axes_keeps_the_batch_where_it_lands(tmp_path):
+    """(N, 4) -> (3, N, 4): the batch is axis 1 of the output, whose axis 0 is 3 for any N."""
+    path = exported_matches(tmp_path, lambda x: x.expand(3, x.shape[0], 4), images(2, (4,)),
+                            images(5, (4,)))
+    axis_0 = onnx.load(str(path)).graph.output[0].type.tensor_type.shape.dim[0]
+    assert axis_0.dim_value == 3 and axis_0.dim_param == ""  # not said to follow the batch
+    exported_matches(tmp_path, lambda x: x.expand(x.shape[0], 3, 4), images(2, (1, 4)),
+                     images(5, (1, 4)))
 
 
 def test_a_batch_reshaped_into_axis_0_stays_open(tmp_path):
@@ -227,6 +248,18 @@ def test_a_node_without_a_mapping_is_an_error_naming_it_and_the_fix(tmp_path):
 
     exported_matches(tmp_path, lambda x: ag.apply(MappedCube(), x), images(2, (3,)),
                      images(4, (3,)))
+
+
+def test_a_mapping_that_fails_shape_inference_is_an_onnx_error(tmp_path):
+    class BadMatMul(Cube):
+        def onnx(self, graph, inputs):  # (N, 3) @ (5, 2): no shape
+            return graph.op("MatMul", inputs[0], graph.constant(np.ones((5, 2)), like=inputs[0]))
+
+    with pytest.raises(OnnxError, match=r"export: the ONNX graph written for this model does "
+                                        r"not pass onnx.checker \(.*MatMul.*\); a node's onnx "
+                                        r"mapping is wrong"):
+        agonnx.export(lambda x: ag.apply(BadMatMul(), x), images(2, (3,)), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_export_arguments_are_checked(tmp_path):
@@ -407,6 +440,49 @@ def test_imported_operators_of_other_exporters(tmp_path):
     assert sorted(dict(model.named_buffers())) == ["bn.running_mean", "bn.running_var"]
     x = images(3, (3, 2, 2))
     np.testing.assert_allclose(ours(model, x), run_ort(path, x)[0], atol=1e-6)
+
+
+def test_initializers_under_a_module_method_s_name_load_into_one_layer(tmp_path):
+    """'eval.weight' and 'eval.bias' (eval is a Module method): one layer 'eval_' holds both;
+    'a-b' and 'a_b', the same once made attribute names, stay two layers."""
+    from onnx import TensorProto, helper, numpy_helper
+    arrays = {name: RNG.standard_normal(shape).astype(np.float32) for name, shape in
+              (("eval.weight", (3, 4)), ("eval.bias", (4,)), ("a-b.weight", (4,)),
+               ("a_b.weight", (4,)))}
+    graph = helper.make_graph([
+        helper.make_node("Gemm", ["x", "eval.weight", "eval.bias"], ["g"]),
+        helper.make_node("Mul", ["g", "a-b.weight"], ["m"]),
+        helper.make_node("Add", ["m", "a_b.weight"], ["y"])], "names",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+        [numpy_helper.from_array(a, n) for n, a in arrays.items()])
+    path = tmp_path / "names.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                                ir_version=8), str(path))
+    model = agonnx.load(path)
+    names = [n for n, _ in model.named_parameters()]
+    assert names == ["eval_.weight", "eval_.bias", "a_b.weight", "a_b_.weight"]
+    for name, file_name in zip(names, arrays):
+        np.testing.assert_array_equal(dict(model.named_parameters())[name].data,
+                                      arrays[file_name])
+    x = images(4, (3,))
+    np.testing.assert_allclose(ours(model, x), run_ort(path, x)[0], atol=1e-6)
+
+
+def test_the_notebooks_extra_installs_what_the_notebooks_import():
+    import configparser
+    import pathlib
+    import re
+    root = pathlib.Path(__file__).resolve().parents[1]
+    config = configparser.ConfigParser()
+    config.read(root / "setup.cfg")
+    extra = {re.split(r"[<>=\[ ]", line.strip())[0] for line in
+             config["options.extras_require"]["notebooks"].split("\n") if line.strip()}
+    imported = {name for script in (root / "notebooks").glob("*.py")
+                for name in re.findall(r"^(?:import|from) ([\w.]+)", script.read_text(), re.M)}
+    needs = {"onnx": "autograd.onnx", "onnxruntime": "onnxruntime", "matplotlib": "matplotlib"}
+    assert "autograd.onnx" in imported  # notebook 05 runs its export in onnxruntime
+    assert {package for package, module in needs.items() if module in imported} <= extra
 
 
 # ---------------------------------------------------------------- bad files

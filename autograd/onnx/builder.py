@@ -16,6 +16,7 @@ from onnx import helper, numpy_helper
 from . import OnnxError
 
 _END = np.iinfo(np.int64).max  # a Slice's "to the end"
+_BOOLEAN = {"Greater", "Less", "Equal", "GreaterOrEqual", "LessOrEqual", "Not"}  # give masks
 
 
 class Graph:
@@ -39,7 +40,9 @@ class Graph:
         self.nodes.append(helper.make_node(op_type, ["" if i is None else i for i in inputs],
                                            [output], name=output, **attributes))
         given = [i for i in inputs if i is not None]
-        if given:
+        if op_type in _BOOLEAN:  # a mask, whatever its operands' dtype: Where's condition
+            self._dtypes[output] = np.dtype(np.bool_)
+        elif given:
             self._dtypes[output] = self._dtypes.get(given[0])
         if any(i in self._batched for i in given) and self._keeps_batch(op_type, given,
                                                                         attributes):
@@ -56,13 +59,15 @@ class Graph:
                 w in self._batched and len(self._shapes.get(w, ())) >= 3)
         if op_type == "Gather":
             return attributes.get("axis", 0) != 0
+        if op_type == "Expand":  # x's axis 0 where the ranks match and the shape writes 1 there
+            target = self.value(inputs[1])
+            return len(self._shapes.get(inputs[0], ())) == len(target) and target[0] == 1
         return True
 
-    def constant(self, value, like=None, dtype=None):
+    def constant(self, value, like=None):
         """A Constant operator holding ``value``, in the dtype of the value named ``like``
-        (or ``dtype``); its name."""
-        if dtype is None:
-            dtype = self._dtypes.get(like)
+        (or its own); its name."""
+        dtype = self._dtypes.get(like)
         if dtype is None:
             dtype = np.asarray(value).dtype
         array = np.asarray(value, dtype=dtype)

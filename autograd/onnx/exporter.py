@@ -66,7 +66,7 @@ def export(model_or_fn, example_inputs, path, input_names=None, output_names=Non
     model.ir_version = helper.find_min_ir_version_for([helper.make_opsetid("", opset)])
     try:
         onnx.checker.check_model(model, full_check=True)
-    except onnx.checker.ValidationError as error:
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
         first = str(error).strip().splitlines()[0]
         raise OnnxError(f"export: the ONNX graph written for this model does not pass "
                         f"onnx.checker ({first}); a node's onnx mapping is wrong") from error
@@ -116,8 +116,8 @@ def _record(model_or_fn, inputs):
     modes = [module.training for module in modules]
     # Floating buffers (batch norm's running statistics) are recorded for this one pass, so
     # the file holds them under their names, as initializers, rather than folded numbers.
-    buffers = [t for module in modules for t in module._buffers.values()
-               if t is not None and t.data.dtype.kind == "f" and not t._requires_grad]
+    buffers = [t for t in model_or_fn.buffers() if t.data.dtype.kind == "f"
+               and not t._requires_grad] if modules else []
     if modules:
         model_or_fn.eval()  # dropout is the identity, batch norm uses its running statistics
     for buffer in buffers:
