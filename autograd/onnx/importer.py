@@ -23,6 +23,7 @@ from ..nn.module import Module, Parameter
 from ..tape import scope
 from ..tensor import Tensor, cat, maximum, minimum, where
 from . import OnnxError
+from .exporter import BUFFERS_KEY
 
 OPSETS = range(7, 24)  # the default domain's versions whose operators are read as written here
 
@@ -45,11 +46,11 @@ def _ints(value):
     return [int(v) for v in np.asarray(value.data if isinstance(value, Tensor) else value).ravel()]
 
 
-def _axes(node, inputs, position=1):
-    """The axes of Squeeze, Unsqueeze and the reductions: an input from some opset, an
-    attribute before; None when neither is given."""
-    if len(inputs) > position and inputs[position] is not None:
-        return _ints(inputs[position])
+def _axes(node, axes):
+    """The axes of Squeeze, Unsqueeze and the reductions: the input ``axes`` from some opset,
+    the attribute before; None when neither is given."""
+    if axes is not None:
+        return _ints(axes)
     axes = node.attrs.get("axes")
     return None if axes is None else list(axes)
 
@@ -250,13 +251,13 @@ def _concat(node, *xs):
 
 @_op("Squeeze")
 def _squeeze(node, x, axes=None):
-    axes = _axes(node, (x, axes))
+    axes = _axes(node, axes)
     return x.squeeze(None if axes is None else tuple(axes))
 
 
 @_op("Unsqueeze")
 def _unsqueeze(node, x, axes=None):
-    axes = _axes(node, (x, axes))
+    axes = _axes(node, axes)
     axes = sorted(a % (x.ndim + len(axes)) for a in axes)  # positions in the output
     shape = list(x.shape)
     for axis in axes:
@@ -266,8 +267,7 @@ def _unsqueeze(node, x, axes=None):
 
 @_op("ReduceSum", "ReduceMax", "ReduceMin", "ReduceMean")
 def _reduce(node, x, axes=None):
-    since = 13 if node.op_type == "ReduceSum" else 18
-    axes = _axes(node, (x, axes)) if node.opset >= since else node.attrs.get("axes")
+    axes = _axes(node, axes)
     if not axes:
         if node.attrs.get("noop_with_empty_axes", 0):
             return x
@@ -469,7 +469,7 @@ def load(path):
                           f"{'s' if len(lacking) > 1 else ''} of this model: "
                           f"{', '.join(lacking)}; only these operators load: "
                           f"{', '.join(sorted(OPS))}")
-    buffers = {name for entry in model.metadata_props if entry.key == "tapegrad.buffers"
+    buffers = {name for entry in model.metadata_props if entry.key == BUFFERS_KEY
                for name in entry.value.split(",")}  # written by autograd.onnx.export
     return OnnxModel(path, graph, nodes, inputs, initializers, buffers)
 
@@ -517,13 +517,13 @@ class OnnxModel(Module):
                     statistics.add(name)
                 elif position not in _FIXED.get(node.op_type, ()) and name not in buffers:
                     learned.add(name)
-        constants, owners = {}, {}
+        constants, owners, layers = {}, {}, {(): self}
         for name, proto in initializers.items():
             array = numpy_helper.to_array(proto).copy()
             if array.dtype.kind == "f" and name in learned:
-                owners[name] = self._place(name, Parameter(array))
+                owners[name] = self._place(layers, name, Parameter(array))
             elif array.dtype.kind == "f" and name in statistics:
-                owners[name] = self._place(name, array, buffer=True)
+                owners[name] = self._place(layers, name, array, buffer=True)
             else:
                 constants[name] = Tensor(array)
         for node in nodes:
@@ -535,17 +535,17 @@ class OnnxModel(Module):
                 "outputs": [v.name for v in graph.output]}
         object.__setattr__(self, "_onnx", spec)
 
-    def _place(self, name, value, buffer=False):
-        """Register ``value`` under its dotted name; the (module, attribute) that holds it."""
-        parts = name.split(".")
+    def _place(self, layers, name, value, buffer=False):
+        """Register ``value`` under its dotted name; the (module, attribute) that holds it.
+        ``layers`` maps each name's leading parts, as a tuple, to the module made for them
+        (() to the model), so 'eval.weight' and 'eval.bias' share the layer 'eval_'."""
+        parts = tuple(name.split("."))
         module = self
-        for part in parts[:-1]:
-            key = re.sub(r"\W", "_", part) or "_"
-            child = module._modules.get(key)
+        for depth in range(1, len(parts)):
+            child = layers.get(parts[:depth])
             if child is None:
-                key = _attribute(part, module.__dict__)
-                child = Weights()
-                setattr(module, key, child)
+                child = layers[parts[:depth]] = Weights()
+                setattr(module, _attribute(parts[depth - 1], module.__dict__), child)
             module = child
         attribute = _attribute(parts[-1], module.__dict__)
         if buffer:
