@@ -238,12 +238,17 @@ print(f"most common mistake: {i} taken for {j} ({off_diagonal[i, j]} times)")
 # at once; `autograd.onnx.load` would bring the file back as a tapegrad model.
 
 # %%
+import os
+import tempfile
+
 import onnxruntime
 
 import autograd.onnx
 
-autograd.onnx.export(model, x_test[:2], "digits_cnn.onnx")
-session = onnxruntime.InferenceSession("digits_cnn.onnx")
+with tempfile.TemporaryDirectory() as folder:  # a folder of its own, gone after this cell
+    path = os.path.join(folder, "digits_cnn.onnx")
+    autograd.onnx.export(model, x_test[:2], path)
+    session = onnxruntime.InferenceSession(path)
 onnx_scores = session.run(None, {"input": x_test})[0]
 with ag.no_grad():
     our_scores = model(ag.tensor(x_test)).data
