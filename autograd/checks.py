@@ -29,7 +29,7 @@ import html
 
 import numpy as np
 
-from .tape import _describe, _fresh_copy, _outputs, graph_nodes, unbroadcast
+from .tape import _describe, _fresh_copy, _outputs, _what_changed, graph_nodes, unbroadcast
 from .tensor import Tensor
 
 ELEMENTWISE = 16   # inputs with at most this many elements are checked element by element
@@ -172,16 +172,11 @@ def _check_unchanged_inputs(f):
     checksums of the outside arrays nodes kept (a parameter after an optimizer step) say."""
     for saved in f._holds or ():
         if saved.changed():
-            node, position = saved.node, saved.position
-            if position is None:
-                what = "the array its output is a view of"
-            else:
-                name = node._inputs[position].name
-                what = f"its input {position} ({f'{name!r}, ' if name else ''}shape {saved.shape})"
+            what, how = _what_changed(saved)
             raise RuntimeError(
-                f"check_nodes: {_describe(node)} saw {what} as it was in the forward pass, and "
-                "that array was changed in place since (by an optimizer step, or an edit "
-                "through .data): checked now, the node would be checked on other numbers. "
+                f"check_nodes: {_describe(saved.node)} saw {what} as it was in the forward "
+                f"pass, and that array {how} since (by an optimizer step, or an edit through "
+                ".data): checked now, the node would be checked on other numbers. "
                 "Call check_nodes before changing it (before optimizer.step()), or run the "
                 "forward pass again and check the new graph")
 

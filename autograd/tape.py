@@ -331,7 +331,8 @@ def _check_unchanged(root):
                 raise _changed_error(saved)
 
 
-def _changed_error(saved):
+def _what_changed(saved):
+    """Which array of its node a changed ``_Saved`` is, and how it changed, for errors."""
     node, position = saved.node, saved.position
     if position is None:
         what = f"the array of shape {saved.shape} its output is a view of"
@@ -340,9 +341,14 @@ def _changed_error(saved):
         name = f"'{tensor.name}', " if tensor.name else ""
         what = f"its input {position} ({name}shape {tensor.shape})"
     how = "changed shape" if saved.array.shape != saved.shape else "was changed in place"
+    return what, how
+
+
+def _changed_error(saved):
+    what, how = _what_changed(saved)
     return RuntimeError(
-        f"backward(): {_describe(node)} needs {what} as it was when the node ran, and that "
-        f"array {how} afterwards (by an optimizer step, or an edit through .data, .numpy() "
+        f"backward(): {_describe(saved.node)} needs {what} as it was when the node ran, and "
+        f"that array {how} afterwards (by an optimizer step, or an edit through .data, .numpy() "
         "or detach()), so the gradient would come from the new values. Call backward() "
         "before changing it, or run the forward pass again after the change; to change it "
         "while this graph still needs it, give the graph a copy (.clone() it before the "
@@ -644,6 +650,17 @@ def graph_nodes(root):
 _seq_of = operator.attrgetter("_seq")
 
 
+def broadcast_axes(broadcast_shape, shape):
+    """The axes of ``broadcast_shape`` that broadcasting an array of ``shape`` to it added
+    or stretched (the ones a gradient is summed over), or None when it does not broadcast
+    to that shape."""
+    extra = len(broadcast_shape) - len(shape)
+    if extra < 0 or not all(size in (1, b) for size, b in zip(shape, broadcast_shape[extra:])):
+        return None
+    return tuple(range(extra)) + tuple(extra + i for i, size in enumerate(shape)
+                                       if size == 1 and broadcast_shape[extra + i] != 1)
+
+
 def unbroadcast(grad, shape, node, position):
     """Sum a gradient back to an input's shape, undoing NumPy broadcasting.
 
@@ -653,10 +670,8 @@ def unbroadcast(grad, shape, node, position):
     """
     if grad.shape == shape:
         return grad
-    extra = grad.ndim - len(shape)
-    if extra >= 0 and all(size in (1, g) for size, g in zip(shape, grad.shape[extra:])):
-        axes = tuple(range(extra)) + tuple(
-            extra + i for i, size in enumerate(shape) if size == 1 and grad.shape[extra + i] != 1)
+    axes = broadcast_axes(grad.shape, shape)
+    if axes is not None:
         leading = 0  # how many of the first axes are summed
         while leading < len(axes) and axes[leading] == leading:
             leading += 1

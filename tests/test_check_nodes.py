@@ -5,7 +5,6 @@ random forward (dropout) apart from a wrong one, and change nothing (grads, the 
 import json
 import re
 import shutil
-import time
 
 import numpy as np
 import pytest
@@ -276,16 +275,13 @@ def test_the_results_print_as_a_table_and_as_html():
     assert page.count("<tr>") == len(results) + 1 and page.count("#ffcdd2") == 1
 
 
-def test_the_digits_cnn_on_a_batch_of_8_is_checked_quickly_on_both_kernels():
+def test_the_digits_cnn_on_a_batch_of_8_checks_right_on_both_kernels():
     model = models.digits_cnn(rng=0)
     images, labels = ag.data.load_digits()
     for choice in ("fast", "reference"):
         with ag.kernels(choice):
             loss = F.cross_entropy(model(ag.Tensor(images[:8])), ag.Tensor(labels[:8]))
-            start = time.perf_counter()
             results = ag.check_nodes(loss)
-            elapsed = time.perf_counter() - start
-        print(f"check_nodes, digits CNN, batch 8, {choice} kernels: {elapsed:.3f} s")
         assert len(results) >= 10 and all(check.ok for check in results), str(results)
 
 

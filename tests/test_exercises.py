@@ -352,6 +352,17 @@ def test_check_nodes_flags_exactly_the_wrong_node_of_each_puzzle(number):
     assert "nodes" not in type(puzzle._wrong).__module__.split(".")[0]
 
 
+@pytest.mark.parametrize("number", range(1, len(exercises.bugs.PUZZLES) + 1))
+def test_a_puzzles_wrong_node_lets_go_of_what_it_saved_after_backward(number):
+    """As every built-in node does: its ``saved`` names all it keeps."""
+    puzzle = exercises.find_the_bug(number)
+    puzzle.loss.backward()
+    wrong = puzzle._wrong
+    kept = [name for name, value in vars(wrong).items() if isinstance(value, np.ndarray)]
+    kept += [name for name in type(wrong).saved or () if getattr(wrong, name, None) is not None]
+    assert kept == [], f"{type(wrong).__name__} still holds {kept} after backward"
+
+
 def test_the_puzzles_bug_is_in_backward_only(monkeypatch):
     """Each puzzle's loss is the built-in graph's; its gradients are not."""
     def loss_and_grads(number):

@@ -30,6 +30,8 @@ class MaxNode(nodes.MaxNode):
 
 
 class MaxPoolNode(nodes.MaxPoolNode):
+    saved = nodes.MaxPoolNode.saved + ("x",)  # released after backward, as the others
+
     def forwardPass(self, x):
         self.x = x
         return super().forwardPass(x)

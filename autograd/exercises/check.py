@@ -17,7 +17,7 @@ import numpy as np
 from nodes import Node
 
 from ..tensor import tensor as make_tensor
-from ..tape import apply
+from ..tape import apply, broadcast_axes
 from .given import NOT_WRITTEN
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,22 +51,18 @@ def _is_close(given, expected):
 
 def _broadcasts(shape, out_shape):
     """Whether an input of ``shape`` broadcasts to the output's ``out_shape``."""
-    try:
-        return np.broadcast_shapes(tuple(shape), tuple(out_shape)) == tuple(out_shape)
-    except ValueError:
-        return False
+    return broadcast_axes(tuple(out_shape), tuple(shape)) is not None
 
 
 def _to_shape(grad, shape, out_shape):
     """A gradient as an array of the input's ``shape`` (one of the broadcast output shape is
-    summed back, as the engine does), or None when it is neither."""
+    summed back, as the engine does), or None when it is neither. Stricter than the
+    engine's ``unbroadcast``: the output's own shape, or the input's, nothing between."""
     if grad.shape == tuple(shape):
         return grad
-    if grad.shape != tuple(out_shape) or not _broadcasts(shape, out_shape):
+    axes = broadcast_axes(tuple(out_shape), tuple(shape))
+    if grad.shape != tuple(out_shape) or axes is None:
         return None
-    extra = grad.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(extra + i for i, size in enumerate(shape)
-                                       if size == 1 and out_shape[extra + i] != 1)
     return grad.sum(axis=axes).reshape(shape)
 
 
@@ -101,7 +97,7 @@ def _arrays(grads, names):
             arrays.append(None)
             continue
         try:
-            array = np.asarray(grad, dtype=float) if not isinstance(grad, np.ndarray) else grad
+            array = np.asarray(grad)
         except (TypeError, ValueError):
             array = None
         if array is None or array.dtype.kind not in "biuf":
@@ -117,11 +113,11 @@ class Verdict:
     ``str(verdict)`` is the text; ``verdict.draw()`` draws the case with the node marked."""
 
     def __init__(self, exercise, ok, message, case=None, input=None, index=None, expected=None,
-                 given=None, rule=None, node_class=None, grads=None, passed=()):
+                 given=None, rule=None, node_class=None, grads=None):
         self.exercise, self.ok, self.message = exercise, ok, message
         self.case, self.input, self.index = case, input, index
         self.expected, self.given, self.rule = expected, given, rule
-        self.node_class, self.grads, self.passed = node_class, grads, list(passed)
+        self.node_class, self.grads = node_class, grads
 
     def __str__(self):
         return self.message
@@ -209,22 +205,13 @@ class Exercise:
             return Verdict(self, False, f"{self.name}: check takes your backwardPass function "
                            f"or a subclass of exercises.{self.name}.Node, got "
                            f"{type(answer).__name__}")
-        passed = []
-        for index, case in enumerate(self.cases):
-            verdict = self._check_case(node_class, index, passed)
-            if verdict is not None:
-                return verdict
-            passed.append(case.label)
+        for index in range(len(self.cases)):
+            grads = self._check_case(node_class, index)
+            if isinstance(grads, Verdict):
+                return grads
         return Verdict(self, True, f"{self.name}: right on all {len(self.cases)} cases: "
-                       + "; ".join(passed) + ".", node_class=node_class,
-                       grads=self._grads(node_class, self.cases[-1]), passed=passed)
-
-    def _grads(self, node_class, case):
-        """The gradients a right answer gives on ``case``, in the inputs' shapes (to draw)."""
-        node, output = self._run(node_class, case)
-        arrays, _ = _arrays(node.backwardPass(np.array(case.dz)), list(case.inputs))
-        return [_to_shape(array, np.shape(value), np.shape(output))
-                for array, value in zip(arrays, case.inputs.values())]
+                       + "; ".join(case.label for case in self.cases) + ".",
+                       node_class=node_class, grads=grads)  # the last case's, to draw
 
     def _where(self, index):
         return f"case {index + 1} of {len(self.cases)} ({self.cases[index]})"
@@ -235,11 +222,12 @@ class Exercise:
         copies = [np.array(value, dtype=float) for value in case.inputs.values()]
         return node, node.forwardPass(*copies)
 
-    def _check_case(self, node_class, index, passed):
-        """The Verdict when case ``index`` is wrong, None when it is right."""
+    def _check_case(self, node_class, index):
+        """The Verdict when case ``index`` is wrong; the gradients, in the inputs' shapes,
+        when it is right."""
         case, names = self.cases[index], list(self.cases[index].inputs)
         head = f"{self.name}: wrong on {self._where(index)}"
-        wrong = dict(node_class=node_class, case=case, passed=passed)
+        wrong = dict(node_class=node_class, case=case)
         expected_output, expected_grads = self.expected(index)
         try:
             node, output = self._run(node_class, case)
@@ -270,16 +258,15 @@ class Exercise:
                   for a, n in zip(arrays, names)]
         wrong["grads"] = shaped
         for position, name in enumerate(names):
-            verdict = self._compare(head, index, position, arrays, shaped[position],
+            verdict = self._compare(head, index, position, name, arrays, shaped[position],
                                     expected_grads[position], output.shape, wrong)
             if verdict is not None:
                 return verdict
-        return None
+        return shaped
 
-    def _compare(self, head, index, position, arrays, given, expected, out_shape, wrong):
-        """A verdict when the gradient for input ``position`` is missing, of a wrong shape or
-        wrong somewhere; None when it is right."""
-        name = list(self.cases[index].inputs)[position]
+    def _compare(self, head, index, position, name, arrays, given, expected, out_shape, wrong):
+        """A verdict when the gradient for input ``position`` (``name``) is missing, of a
+        wrong shape or wrong somewhere; None when it is right."""
         shape, raw = np.shape(self.cases[index].inputs[name]), arrays[position]
         wrong = dict(wrong, input=name, expected=expected)
         if raw is None or given is None:

@@ -8,6 +8,7 @@ never in ``nodes/``.
 import numpy as np
 
 from .. import functional as F
+from ..tape import broadcast_axes
 from ..tensor import maximum
 from . import given
 from .check import Case, Exercise, Mistake
@@ -34,9 +35,7 @@ def _distinct(shape, seed):
 
 def _reduced(grad, shape, reduce):
     """``grad`` (broadcast shape) brought to ``shape`` with ``reduce`` over the broadcast axes."""
-    extra = grad.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(extra + i for i, size in enumerate(shape)
-                                       if size == 1 and grad.shape[extra + i] != 1)
+    axes = broadcast_axes(grad.shape, tuple(shape))
     return reduce(grad, axis=axes).reshape(shape) if axes else grad
 
 
