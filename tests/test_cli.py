@@ -272,6 +272,21 @@ def test_draw_with_pictures_and_checks(tmp_path, capsys, monkeypatch):
     assert "check: ok" in svg and "WRONG" not in svg
 
 
+def test_draw_by_layer_with_pictures_draws_each_layers_output(tmp_path, capsys, monkeypatch):
+    """--by-layer --images: the input digits, and in each layer's box its output and that
+    output's gradient, as in the expanded view (not the two digits alone)."""
+    if not HAVE_DOT:
+        pytest.skip("Graphviz's dot is not installed")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "draw", "--by-layer", "--images", "--check")
+    assert code == 0 and err == "", err
+    assert "by layer, with pictures" in out
+    svg = (tmp_path / "graph.svg").read_text()
+    # 2 digits (1 channel); conv, relu and pool: 2 digits x 16 channels, value and gradient
+    assert svg.count("data:image/png;base64,") == 2 + 3 * 2 * 16 * 2
+    assert svg.count("grad: ") == 3 and "check: ok" in svg
+
+
 def test_draw_without_dot_leaves_no_placeholder(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "graph.svg").write_text("mine")

@@ -207,6 +207,14 @@ def _grad_lines(grad, small=SMALL_ARRAY, one_line=False, width=None):
     return [f'<FONT COLOR="{GRAD_COLOR}">{line}</FONT>' if line else "" for line in text]
 
 
+def _with_pictures(label, pictures):
+    """An HTML-like label, and under it the table rows of ``_Drawing._pictures`` if any."""
+    if not pictures:
+        return label
+    return (f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR><TD ALIGN="LEFT" '
+            f'BALIGN="LEFT">{label[1:-1]}</TD></TR>{pictures}</TABLE>>')
+
+
 def layout_direction(units, rankdir=None):
     """``rankdir`` as given, else left to right for a few ops, top to bottom for more.
 
@@ -626,11 +634,14 @@ class _Drawing:
 
     def _pictures(self, tensor):
         """draw(images=True): table rows of the tensor's value and gradient as pictures ('' for
-        a tensor not shaped like images)."""
+        a tensor not shaped like images, or one a 1-D conv or pool made or takes: signals)."""
         if not self.images or not image_shaped(tensor.data.shape):
             return ""
+        touching = self.consumers.get(id(tensor), [])
+        if any(getattr(op, "spatial", None) == 1 for op in touching + [tensor._node]):
+            return ""
         filters = any(isinstance(op, nodes.ConvolutionNode) and op._inputs[1] is tensor
-                      for op in self.consumers.get(id(tensor), ()))
+                      for op in touching)
         tables = []
         if self._shows_value(tensor):
             tables.append(dot_pictures(tensor.data, self.image_files, filters))
@@ -641,10 +652,8 @@ class _Drawing:
 
     def _tensor_attributes(self, key, tensor):
         kind = role(tensor, self.walk.output)
-        label, pictures = _html_lines(self._tensor_lines(tensor, kind)), self._pictures(tensor)
-        if pictures:  # the text, then the pictures under it
-            label = (f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR><TD ALIGN="LEFT" '
-                     f'BALIGN="LEFT">{label[1:-1]}</TD></TR>{pictures}</TABLE>>')
+        label = _with_pictures(_html_lines(self._tensor_lines(tensor, kind)),
+                               self._pictures(tensor))
         attributes = {"label": label, "shape": "box",
                       "style": "rounded,filled", "fillcolor": ROLE_FILL[kind],
                       "color": "#777777"}
@@ -730,11 +739,13 @@ class _Drawing:
             lines = [f'{title}{NBSP}{NBSP}<FONT POINT-SIZE="{SMALL_FONT_SIZE}">{names}</FONT>']
         else:
             lines = [title, names]
-        if key in self.merged:  # the layer's output, with its values and gradient
+        pictures = ""
+        if key in self.merged:  # the layer's output, with its values and gradient (pictures)
             result = self.merged[key]
             out = self._tensor_lines(result, role(result, self.walk.output), one_line=True)
             lines.append("out " + out[0])
             lines += out[1:]
+            pictures = self._pictures(result)
         else:
             shapes = []
             for op in ops:
@@ -759,8 +770,8 @@ class _Drawing:
                         lines[-1] += NBSP + NBSP + grad_lines[0]
                     else:
                         lines += grad_lines
-        attributes = {"label": _html_lines(lines), "shape": "box", "style": "filled",
-                      "fillcolor": OP_FILL, "color": OP_BORDER, "penwidth": "1.5"}
+        attributes = {"shape": "box", "style": "filled", "fillcolor": OP_FILL,
+                      "color": OP_BORDER, "penwidth": "1.5"}
         if self.check is not None:  # the box takes its worst op's colour; red ones listed
             marks = [(op, self._check_mark(op)) for op in ops]
             worst = next((m for _, m in marks if m[0] == CHECK_FILL["wrong"]),
@@ -769,10 +780,9 @@ class _Drawing:
             attributes.update(fillcolor=worst[0], color=worst[1])
             attributes["tooltip"] = "; ".join(f"{op.name} #{op._seq} {mark[2]}"
                                               for op, mark in marks)
-            wrong = [f"{html.escape(op.name)} #{op._seq}: {mark[3]}"
-                     for op, mark in marks if mark[3]]
-            if wrong:
-                attributes["label"] = _html_lines(lines + wrong)
+            lines += [f"{html.escape(op.name)} #{op._seq}: {mark[3]}"
+                      for op, mark in marks if mark[3]]
+        attributes["label"] = _with_pictures(_html_lines(lines), pictures)
         if key in self.highlighted or any(node_id(op) in self.highlighted for op in ops):
             attributes.update(color=HIGHLIGHT_COLOR, penwidth="3", fillcolor=HIGHLIGHT_FILL)
         return attributes
