@@ -120,19 +120,24 @@ def brute_force_winners(x, kernel, stride, padding, sizes):
 
 @pytest.mark.parametrize("padding, stride", [(1, 2), (1, 1), (0, 1), (0, 2)])
 def test_the_max_pool_winners_follow_the_nodes_rule(padding, stride):
-    """Ties go to the first max, NaN wins, a window of -inf inputs to its first input; with
-    padding (the node's reference math runs and keeps its winners) they are the node's own."""
+    """Ties go to the first max, NaN wins, a window of -inf inputs to its first input: from
+    the node's own winners (padding: its math ran) or its math run again (its fast kernel
+    ran and kept none; backward released them)."""
     rng = np.random.default_rng(0)
     x = rng.integers(0, 3, size=(2, 3, 6, 7)).astype(float)  # many ties
     x[0, 0, :3, :3] = -np.inf
     x[1, 2, 2, 2] = np.nan
     node = nodes.MaxPoolNode(3, stride, floor=True, padding=padding)
     node.forwardPass(x)
-    found = pictures._winners(node, x)
-    assert found == brute_force_winners(x, 3, stride, padding, node.out_shape[2:])
-    if padding:
-        assert found == {f"{n},{c}": node.winner[n, c].ravel().tolist()
-                         for n in range(2) for c in range(3)}
+    expected = brute_force_winners(x, 3, stride, padding, node.out_shape[2:])
+    assert pictures._winners(node, x) == expected
+    z = ag.functional.max_pool2d(ag.tensor(x, requires_grad=True), 3, stride, padding=padding,
+                                 floor=True)
+    z.sum().backward()  # the engine releases what the node saved
+    assert not hasattr(z._node, "winner")
+    assert pictures._winners(z._node, x) == expected
+    caps = pictures.Caps(images=1, channels=2)  # the part the page draws, no more
+    assert pictures._winners(node, x, caps) == {key: expected[key] for key in ("0,0", "0,1")}
 
 
 def test_a_conv_steps_tensors_and_their_roles():
@@ -215,3 +220,19 @@ def test_the_geometry_the_page_maps_with():
     conv1d = nodes.ConvolutionNode()
     conv1d.forwardPass(np.zeros((1, 2, 9)), np.zeros((3, 2, 3)))
     assert pictures.geometry(conv1d, [np.zeros((1, 2, 9))]) is None  # 1-D: no windows drawn
+
+
+def test_one_dimensional_signals_are_not_drawn_as_images():
+    """A conv1d's x (N, C, L) is not C images of height C', nor its weight (K, C, F) one
+    filter of K channels: a 1-D conv or pool step has no pictures, in a page or a diagram."""
+    rng = np.random.default_rng(3)
+    x = ag.tensor(rng.normal(size=(2, 3, 10)), name="x")
+    w = ag.tensor(rng.normal(size=(5, 3, 3)), requires_grad=True, name="w")
+    z = ag.functional.max_pool1d(ag.functional.conv1d(x, w), 2)  # (2, 5, 8) -> (2, 5, 4)
+    loss = z.sum()
+    table = pictures.PictureTable()
+    for step in Stepper(loss).all_steps():  # conv, maxpool, and the sum of the pool's output
+        assert pictures.frame_blocks(step) == [] and pictures.frame_html(step, table) == ""
+    loss.backward(retain_grads=True)
+    diagram = ag.draw(loss, images=True)
+    assert not diagram.images and "<IMG" not in diagram.source

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import nodes
-from nodes.geometry import windows
+from nodes import kernels
 
 from .numbers import number
 
@@ -159,7 +159,7 @@ class Grid:
                 yield n, c, self.array[n, c]
 
     def range_text(self):
-        """'white 0, red up to 1.29, blue down to -1.29 (min -1.39, max 1.29)'"""
+        """'min -8.0, max 4.0; ±8.0 full colour' (and '; NaN green' when there is one)."""
         scale = number(self.scale, 3)
         text = f"min {number(self.low, 3)}, max {number(self.high, 3)}; ±{scale} full colour"
         return text + ("; NaN green" if self.has_nan else "")
@@ -167,45 +167,56 @@ class Grid:
 
 # ---------------------------------------------------------------- conv and pooling geometry
 
+def _kind(node):
+    """"conv", "maxpool" or "avgpool" for a 2-D conv or pooling node, else None (a 1-D one
+    too: its (N, C, L) tensors are signals, not images)."""
+    if getattr(node, "spatial", None) != 2:
+        return None
+    if isinstance(node, nodes.ConvolutionNode):
+        return "conv"
+    if isinstance(node, nodes.MaxPoolNode):
+        return "maxpool"
+    if isinstance(node, nodes.AvgPoolNode):
+        return "avgpool"
+    return None
+
+
 def geometry(node, inputs):
     """What the page needs to map an output element to its input window, as a dict (None
     for other nodes and for 1-D ones): the kind, kernel, stride, padding, dilation,
     groups and channels; for max pooling also which element of each window won, for the
     images and channels drawn (``winners["n,c"]``: per output element, its offset m·Fw + n)."""
-    if getattr(node, "spatial", None) != 2:
-        return None
-    if isinstance(node, nodes.ConvolutionNode):
+    kind = _kind(node)
+    if kind == "conv":
         x, w = inputs[0], inputs[1]
         return {"kind": "conv", "kernel": list(node.kernel), "stride": list(node.strides),
                 "pad": list(node.pads), "dilation": list(node.dilations),
                 "groups": node.groups, "channels": int(x.shape[1]), "filters": int(w.shape[0])}
-    if isinstance(node, (nodes.MaxPoolNode, nodes.AvgPoolNode)):
-        kind = "maxpool" if isinstance(node, nodes.MaxPoolNode) else "avgpool"
-        found = {"kind": kind, "kernel": list(node.kernel), "stride": list(node.strides),
-                 "pad": list(node.pads), "dilation": [1, 1], "groups": 1,
-                 "channels": int(inputs[0].shape[1])}
-        if kind == "maxpool":
-            found["winners"] = _winners(node, np.asarray(inputs[0]))
-        return found
-    return None
+    if kind is None:
+        return None
+    found = {"kind": kind, "kernel": list(node.kernel), "stride": list(node.strides),
+             "pad": list(node.pads), "dilation": [1, 1], "groups": 1,
+             "channels": int(inputs[0].shape[1])}
+    if kind == "maxpool":
+        found["winners"] = _winners(node, np.asarray(inputs[0]))
+    return found
 
 
 def _winners(node, x, caps=PAGE_CAPS):
-    """The first maximum of each window (NaN wins, as in MaxPoolNode), for the images and
-    channels the page draws: {"n,c": [offset m·Fw + n of each output element, row-major]}."""
-    x = x[:caps.images, :caps.channels].astype(np.float64)
-    (Ph, Pw), (Eh, Ew) = node.pads, node.overhang
-    sizes = node.out_shape[2:]
-    spread = ((0, 0), (0, 0), (Ph, Ph + Eh), (Pw, Pw + Ew))
-    flat = windows(np.pad(x, spread, constant_values=-np.inf), node.kernel, node.strides, sizes)
-    won = flat.reshape(flat.shape[:4] + (-1,)).argmax(axis=-1)
-    is_pad = np.pad(np.zeros(x.shape[2:], bool), spread[2:], constant_values=True)[None, None]
-    is_pad = windows(is_pad, node.kernel, node.strides, sizes).reshape(sizes + (-1,))
-    rows, cols = np.arange(sizes[0])[:, None], np.arange(sizes[1])
-    first_input = is_pad.argmin(axis=-1)  # a window of -inf inputs: its first input, not a pad
-    won = np.where(is_pad[rows, cols, won], first_input, won)
-    return {f"{n},{c}": won[n, c].ravel().tolist() for n in range(won.shape[0])
-            for c in range(won.shape[1])}
+    """The first maximum of each window, as MaxPoolNode chose it, for the images and channels
+    the page draws: {"n,c": [offset m·Fw + n of each output element, row-major]}. The node's
+    own ``winner`` when it kept one; when its fast kernel ran (it keeps none) or backward
+    released it, a copy of the node runs its math again on the part drawn."""
+    winner = getattr(node, "winner", None)
+    if winner is None or getattr(node, "fast", None) is not None:
+        twin = nodes.MaxPoolNode(node.kernel_size, node.stride, node.floor, node.padding,
+                                 node.ceil_mode)
+        with kernels.use("reference"):
+            twin.forwardPass(x[:caps.images, :caps.channels])
+        winner = twin.winner
+    winner = winner[:caps.images, :caps.channels]
+    return {f"{n},{c}": winner[n, c].ravel().tolist() for n in range(winner.shape[0])
+            for c in range(winner.shape[1])}
 
 
 # ---------------------------------------------------------------- a frame's pictures
@@ -217,23 +228,26 @@ def frame_blocks(item):
     """The tensors of one step worth drawing, as (name, what, array, role) in order: the
     node's inputs and its output (values); on a backward step also the gradient that arrived
     and the ones sent. ``role`` is "in", "filter" or "out" on a conv or pooling node (what
-    the pointer maps between), else None. ``item`` is a Step or a ForwardStep."""
+    the pointer maps between), else None. ``item`` is a Step or a ForwardStep.
+
+    A 1-D conv or pool step has none: its (N, C, L) signals and (K, C, F) filters are not
+    images; nor has a tensor a 1-D conv or pool made (the next node's input)."""
     node, backward = item.node, hasattr(item, "upstream")
-    roles = ()
-    if isinstance(node, nodes.ConvolutionNode):
-        roles = CONV_ROLES
-    elif isinstance(node, (nodes.MaxPoolNode, nodes.AvgPoolNode)):
-        roles = POOL_ROLES
+    if getattr(node, "spatial", None) == 1:
+        return []
+    kind = _kind(node)
+    roles = CONV_ROLES if kind == "conv" else POOL_ROLES if kind else ()
     out_role = "out" if roles else None
     blocks = []
     for k, (tensor, name) in enumerate(zip(item.inputs, item.names)):
-        role = roles[k] if k < len(roles) else None
-        blocks.append((name, "value", tensor.data, role))
+        if getattr(tensor._node, "spatial", None) != 1:
+            role = roles[k] if k < len(roles) else None
+            blocks.append((name, "value", tensor.data, role))
     blocks.append((item.out, "value", item.output.data, out_role))
     if backward:
         blocks.append(("d" + item.out, "gradient that arrived", item.upstream, out_role))
-        for k, (grad, name) in enumerate(zip(item.grads, item.names)):
-            if grad is not None:
+        for k, (grad, tensor, name) in enumerate(zip(item.grads, item.inputs, item.names)):
+            if grad is not None and getattr(tensor._node, "spatial", None) != 1:
                 role = roles[k] if k < len(roles) else None
                 blocks.append(("d" + name, "gradient sent", grad, role))
     return [b for b in blocks if b[2] is not None and image_shaped(np.shape(b[2]))]
