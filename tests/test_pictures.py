@@ -236,3 +236,15 @@ def test_one_dimensional_signals_are_not_drawn_as_images():
     loss.backward(retain_grads=True)
     diagram = ag.draw(loss, images=True)
     assert not diagram.images and "<IMG" not in diagram.source
+
+
+def test_the_widgets_pictures_send_each_png_once():
+    """The widget's HTML has each picture's PNG in its <img>; its script gets the values the
+    pointer reads, not the PNGs a second time."""
+    from autograd.viz.step_widget import pictures_html
+    x, w, loss = small_cnn()
+    conv_step = next(s for s in Stepper(loss).all_steps() if s.op == "conv")
+    text = pictures_html(conv_step)
+    images = text.count("<img ")  # x (2 of 3 images), w, z and dz, dw
+    assert images == 2 + 4 + 2 * 4 * 2 + 4 and text.count("data:image/png;base64,") == images
+    assert '"values": [' in text

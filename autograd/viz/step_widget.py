@@ -48,15 +48,17 @@ def diagram_html(svg, focus, fit=True):
 def pictures_html(item):
     """The step's image-shaped tensors as pictures, for the widget ('' when it has none):
     the page's HTML with each picture inline, its style, and the script that answers the
-    pointer (pictures.js; without scripts the pictures still show)."""
+    pointer (pictures.js; without scripts the pictures still show). The script gets each
+    picture's values only: its PNG is in the HTML already."""
     table = PictureTable()
     body = frame_html(item, table, inline=True)
     if not body:
         return ""
     box_id = f"tapegrad-pictures-{uuid.uuid4().hex}"
+    values = [{"values": entry["values"]} for entry in table.entries]
     return (f"<style>{_static('pictures.css')}</style>\n<div id=\"{box_id}\">{body}</div>\n"
             f"<script>\n{_static('pictures.js')}tapegradPictures(document.getElementById("
-            f"\"{box_id}\").firstElementChild, {_script_json(table.entries)});\n</script>")
+            f"\"{box_id}\").firstElementChild, {_script_json(values)});\n</script>")
 
 
 def stepper_widget(stepper, forward, interval, diagrams, rankdir):
