@@ -31,7 +31,8 @@ def add_arguments(parser):
     view.add_argument("--by-layer", dest="expand", action="store_false",
                       help="one box per layer: the whole network at a glance")
     parser.add_argument("--images", action="store_true",
-                        help="draw image-shaped tensors as pictures inside the diagram")
+                        help="draw image-shaped tensors as pictures inside the diagram "
+                             "(with --by-layer, each layer's output in its box)")
     parser.add_argument("--check", action="store_true",
                         help="check each node's backward against central differences: green "
                              "passed, red failed, grey not checked")

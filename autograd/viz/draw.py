@@ -260,10 +260,11 @@ def draw(output, show_values=True, show_grads=True, group_by_layer=True, expand=
     max_nodes       a graph with more tensors + ops than this falls back to the layer
                     view, then to the part nearest the output, with a note and a warning
     images          True draws each tensor shaped like images ((N, C, H, W) or (C, H, W),
-                    H and W up to 64) as small heatmaps, one per image and channel (a conv's
-                    filters: one per filter), its gradient too: white is 0, red positive,
-                    blue negative, one colour scale per tensor; the first 2 images and 16
-                    channels (16 filters of 4 channels), as the node says
+                    H and W up to 64; not a 1-D conv's or pool's signals) as small heatmaps,
+                    one per image and channel (a conv's filters: one per filter), its
+                    gradient too: white is 0, red positive, blue negative, one colour scale
+                    per tensor; the first 2 images and 16 channels (16 filters of 4
+                    channels), as the node says; with expand=False, a layer's output in its box
 
     The result has ``.source`` (DOT text) even without Graphviz; ``.render("g.svg")`` or
     ``autograd.viz.render(diagram, path)`` writes a file, and Jupyter shows it inline.

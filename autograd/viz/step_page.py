@@ -55,7 +55,8 @@ def _script_json(value):
             .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def _page(records, title, interval, pictures=()):
+def _page(records, title, interval, pictures):
+    """The page's HTML: ``records`` the frames, ``pictures`` the PictureTable's entries."""
     script = (_static("fit.js") + _static("pictures.js")
               + _static("stepper.js").replace("INTERVAL", str(int(interval))))
     return f"""<!DOCTYPE html>
@@ -87,7 +88,7 @@ def _page(records, title, interval, pictures=()):
 <p class="help">Keys: &larr; &rarr; previous / next step, Home / End, space to play.
 Made by tapegrad's Stepper; this page needs no network.</p>
 <script id="frames" type="application/json">{_script_json(records)}</script>
-<script id="picture-table" type="application/json">{_script_json(list(pictures))}</script>
+<script id="picture-table" type="application/json">{_script_json(pictures)}</script>
 <script>
 {script}</script>
 </body>
