@@ -20,6 +20,7 @@ the SVG gets a separate text element, and a browser drops a plain space at its s
 those spaces are no-break spaces (``NBSP``), or "conv Conv2d" reads "convConv2d".
 """
 
+import collections
 import html
 import os
 import warnings
@@ -56,6 +57,8 @@ NOTE_COLOR = "#8e2424"
 # draw(check=...): an op whose backward check_nodes found ok, wrong, or could not check
 CHECK_FILL = {"ok": "#c8e6c9", "wrong": "#ffcdd2", "other": "#e0e0e0"}
 CHECK_BORDER = {"ok": "#2e7d32", "wrong": "#c62828", "other": "#9e9e9e"}
+# an op's check as drawn: kind "ok", "wrong" or "other", its colours, tooltip, label line or ''
+_Mark = collections.namedtuple("_Mark", "kind fill border tooltip line")
 
 
 class GraphvizNotFound(graphviz.ExecutableNotFound):
@@ -674,8 +677,8 @@ class _Drawing:
             value = html.escape(format_array(constant.data))
             text += NBSP + NBSP + (f"{html.escape(name)} = {value}" if name else value)
         checked = self._check_mark(op)
-        if checked is not None and checked[3]:
-            text += (NBSP + NBSP if self.flat else "<BR/>") + checked[3]
+        if checked is not None and checked.line:
+            text += (NBSP + NBSP if self.flat else "<BR/>") + checked.line
         if key in self.merged:
             attributes = {"label": self._merged_label(key, text, checked), "shape": "plain"}
         else:
@@ -683,15 +686,15 @@ class _Drawing:
                 "label": f"<{text}>", "shape": "ellipse", "style": "filled",
                 "fillcolor": OP_FILL, "color": OP_BORDER, "margin": "0.04,0.02"})
             if checked is not None:
-                attributes["fillcolor"] = checked[0]
+                attributes["fillcolor"] = checked.fill
                 if key not in self.highlighted:
-                    attributes.update(color=checked[1], penwidth="2")
+                    attributes.update(color=checked.border, penwidth="2")
         if checked is not None:
-            attributes["tooltip"] = checked[2]
+            attributes["tooltip"] = checked.tooltip
         return attributes
 
     def _check_mark(self, op):
-        """(fill, border, tooltip, label line or '') for an op under ``draw(check=...)``."""
+        """The op's ``_Mark`` under ``draw(check=...)`` (None without)."""
         if self.check is None:
             return None
         status, text = self.check.summary(op)
@@ -704,7 +707,7 @@ class _Drawing:
             error = f", error {number(max(errors), 3)}" if errors else ""
             line = (f'<FONT COLOR="{CHECK_BORDER["wrong"]}"><B>'
                     f'{html.escape(f"{slots} wrong{error}")}</B></FONT>')
-        return CHECK_FILL[kind], CHECK_BORDER[kind], text, line
+        return _Mark(kind, CHECK_FILL[kind], CHECK_BORDER[kind], text, line)
 
     def _merged_label(self, key, op_text, checked=None):
         """The op in a blue cell (coloured by ``checked``, a ``_check_mark``), the tensor it
@@ -721,12 +724,12 @@ class _Drawing:
         if kind == "output":
             border = 2
         if checked is not None:
-            op_fill, op_color = checked[0], checked[1]
+            op_fill, op_color = checked.fill, checked.border
         if key in self.highlighted:
             op_fill, op_color, tensor_color, border = (HIGHLIGHT_FILL, HIGHLIGHT_COLOR,
                                                        HIGHLIGHT_COLOR, 3)
             if checked is not None:
-                op_fill = checked[0]  # the check's colour stays; the border says "here"
+                op_fill = checked.fill  # the check's colour stays; the border says "here"
         return (f'<<TABLE BORDER="0" CELLBORDER="{border}" CELLSPACING="0" CELLPADDING="3">'
                 f'<TR><TD STYLE="rounded" BGCOLOR="{op_fill}" COLOR="{op_color}">{op_text}</TD>'
                 f'</TR><TR><TD STYLE="rounded" BGCOLOR="{ROLE_FILL[kind]}" '
@@ -775,14 +778,13 @@ class _Drawing:
                       "color": OP_BORDER, "penwidth": "1.5"}
         if self.check is not None:  # the box takes its worst op's colour; red ones listed
             marks = [(op, self._check_mark(op)) for op in ops]
-            worst = next((m for _, m in marks if m[0] == CHECK_FILL["wrong"]),
-                         next((m for _, m in marks if m[0] == CHECK_FILL["other"]),
-                              marks[0][1]))
-            attributes.update(fillcolor=worst[0], color=worst[1])
-            attributes["tooltip"] = "; ".join(f"{op.name} #{op._seq} {mark[2]}"
+            kinds = {mark.kind for _, mark in marks}
+            worst = next(kind for kind in ("wrong", "other", "ok") if kind in kinds)
+            attributes.update(fillcolor=CHECK_FILL[worst], color=CHECK_BORDER[worst])
+            attributes["tooltip"] = "; ".join(f"{op.name} #{op._seq} {mark.tooltip}"
                                               for op, mark in marks)
-            lines += [f"{html.escape(op.name)} #{op._seq}: {mark[3]}"
-                      for op, mark in marks if mark[3]]
+            lines += [f"{html.escape(op.name)} #{op._seq}: {mark.line}"
+                      for op, mark in marks if mark.line]
         attributes["label"] = _with_pictures(_html_lines(lines), pictures)
         if key in self.highlighted or any(node_id(op) in self.highlighted for op in ops):
             attributes.update(color=HIGHLIGHT_COLOR, penwidth="3", fillcolor=HIGHLIGHT_FILL)
