@@ -1,11 +1,10 @@
 """Measurements that need a process of their own.
 
     python -m benchmarks.child step ours|torch --steps 30 --batch 64 [--model deeper]
-    python -m benchmarks.child train ours|torch --steps 200 --batch 64
     python -m benchmarks.child chain ours|torch --nodes 1000000
     python -m benchmarks.child neighbour alone|after --steps 30 --batch 64 --tapegrad-steps 20
 
-Prints one JSON object on stdout. ``step``, ``train`` and ``chain`` import the named
+Prints one JSON object on stdout. ``step`` and ``chain`` import the named
 framework only, so the peak resident set size (VmHWM) is that framework's own; they pin both
 frameworks' threads as ``benchmarks.run`` does. ``neighbour`` times PyTorch's training
 step as a user has it (no thread settings): in a process that imports PyTorch alone, or
@@ -26,7 +25,7 @@ from .common import (busy_threads, child_processes, peak_rss_mib, pin_threads, r
                      start_torch)
 
 
-MEMORY_STEPS = 20  # item 5: working memory over this many steps, growth from step 10 to 20
+MEMORY_STEPS = 20  # item 5: working memory over this many steps, growth from the middle one
 
 
 def step(framework, steps, batch_size, kind):
@@ -34,9 +33,10 @@ def step(framework, steps, batch_size, kind):
 
     Returns the seconds from before the import to the end of the first step (item 6);
     the RSS after import and build, the peak RSS over the first ``MEMORY_STEPS`` steps
-    and the RSS after steps 10 and 20 (item 5); and the median of ``steps`` more steps,
-    each timed alone (item 3). The peak is reset after the build where Linux allows it
-    (/proc/self/clear_refs), so it is the training's own."""
+    and the RSS after each of them (item 5); the median of ``steps`` more steps, each
+    timed alone (item 3); and the first and last losses, which ``benchmarks.run`` reads
+    to refuse a step that does not train. The peak is reset after the build where Linux
+    allows it (/proc/self/clear_refs), so it is the training's own."""
     from . import cnn
     images, labels = cnn.batch(batch_size)
     if framework == "ours":
@@ -73,26 +73,6 @@ def _reset_peak_rss():
         return True
     except OSError:
         return False
-
-
-def train(framework, steps, batch_size):
-    """``steps`` SGD steps of the CIFAR-shaped CNN, with the RSS after each step."""
-    from . import cnn
-    images, labels = cnn.batch(batch_size)
-    if framework == "ours":
-        step = cnn.ours_trainer(cnn.ours_model(), images, labels)
-    else:
-        torch = start_torch()
-        step = cnn.torch_trainer(torch, cnn.torch_model(torch), images, labels)
-    rss_before = rss_mib()
-    rss, losses = [], []
-    start = time.perf_counter()
-    for _ in range(steps):
-        losses.append(step())
-        rss.append(rss_mib())
-    seconds = time.perf_counter() - start
-    return {"rss_before_mib": rss_before, "rss_mib": rss, "peak_rss_mib": peak_rss_mib(),
-            "seconds_per_step": seconds / steps, "first_loss": losses[0], "last_loss": losses[-1]}
 
 
 def chain(framework, nodes):
@@ -138,7 +118,7 @@ def neighbour(kind, steps, batch_size, tapegrad_steps):
 
     from . import cnn
     if kind == "after":
-        import autograd  # noqa: F401  (what a user who has both loaded has: allocator settings too)
+        import autograd  # noqa: F401  (loaded beside torch, as a user who has both has it)
     images, labels = cnn.batch(batch_size)
     torch.manual_seed(0)
     theirs = cnn.torch_trainer(torch, cnn.torch_model(torch), images, labels)
@@ -166,10 +146,10 @@ def neighbour(kind, steps, batch_size, tapegrad_steps):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.child", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("task", choices=("step", "train", "chain", "neighbour"))
+    parser.add_argument("task", choices=("step", "chain", "neighbour"))
     parser.add_argument("framework", choices=("ours", "torch", "alone", "after"),
-                        help="ours or torch for train and chain; alone or after for neighbour")
-    parser.add_argument("--steps", type=int, default=200)
+                        help="ours or torch for step and chain; alone or after for neighbour")
+    parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--nodes", type=int, default=1_000_000)
     parser.add_argument("--model", choices=("basic", "deeper"), default="basic",
@@ -186,8 +166,6 @@ def main(argv=None):
         pin_threads()  # before NumPy or PyTorch is imported
         if args.task == "step":
             result = step(args.framework, args.steps, args.batch, args.model)
-        elif args.task == "train":
-            result = train(args.framework, args.steps, args.batch)
         else:
             result = chain(args.framework, args.nodes)
     json.dump(result, sys.stdout)

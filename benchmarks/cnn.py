@@ -7,8 +7,6 @@ the linear layer. Each builder imports only its own framework, so a memory-measu
 child process of one side does not carry the other's libraries.
 """
 
-KINDS = ("basic", "deeper")
-
 IMAGE_SHAPE = (3, 32, 32)
 CLASSES = 10
 

@@ -1,7 +1,10 @@
-"""What the benchmark processes share: pinned threads, timers, memory readings.
+"""What the benchmark processes share: pinned threads, timers, memory readings, the
+table's rows and how its figures are printed.
 
-Nothing here imports NumPy or PyTorch at module level, so ``pin_threads`` can run
-before either library starts its thread pools.
+Importing this module has no side effects, and nothing here imports NumPy or PyTorch at
+module level, so ``pin_threads`` can run before either library starts its thread pools
+and the README's table (``readme_table``) and its test can read the rows without
+pinning anything.
 """
 
 import gc
@@ -13,6 +16,45 @@ THREADS = 2
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                     "TAPEGRAD_NUM_THREADS")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CONV_SHAPES = (  # (label, channels, size, filters, kernel, padding, stride): item 1's rows
+    ("a", 3, 32, 16, 3, 1, 1),
+    ("b", 16, 16, 32, 3, 1, 1),
+    ("c", 1, 28, 8, 5, 0, 1),
+    ("d", 16, 32, 32, 3, 1, 2),
+    ("e", 32, 16, 64, 1, 0, 1),
+)
+STEP_CONFIGS = (  # (key, label, batch, model, environment, target): item 3's rows
+    ("train_step_b8", "CNN training step, batch 8", 8, "basic", {}, 1.3),
+    ("train_step", "CNN training step, batch 64", 64, "basic", {}, 1.0),
+    ("train_step_b256", "CNN training step, batch 256", 256, "basic", {}, 1.3),
+    ("train_step_deeper", "deeper CIFAR-10 model's training step, batch 64", 64, "deeper", {},
+     1.3),
+    ("train_step_reference", "CNN training step, batch 64, reference kernels", 64, "basic",
+     {"TAPEGRAD_KERNELS": "reference"}, None),
+    ("train_step_tuned", "CNN training step, batch 64, opt-in TAPEGRAD_ALLOCATOR=tuned", 64,
+     "basic", {"TAPEGRAD_ALLOCATOR": "tuned"}, None),
+)
+# Every row of a full run, in the table's order: (key, item, a part of its label that does
+# not depend on the sizes). benchmarks.run builds the rows; the smoke test checks a run
+# against this list, and tests/test_readme.py the README's table.
+ROWS = (
+    ("gemm", "1", "float32 matmul"),
+    *((f"conv_{name}_{key}", "1", f"conv2d {phase} ({name}) ")
+      for name, *_ in CONV_SHAPES for key, phase in (("fwd", "fwd"), ("fwd_bwd", "fwd+bwd"))),
+    ("maxpool", "2", "max_pool2d 2x2 s2 fwd+bwd"),
+    *((key, "3", label) for key, label, *_ in STEP_CONFIGS),
+    ("graph_forward", "4", "graph overhead, forward"),
+    ("graph_backward", "4", "graph overhead, backward"),
+    ("chain_backward", "4", "-node chain backward"),
+    ("chain_peak_rss", "4", "-node chain peak RSS"),
+    ("train_working_rss", "5", "working memory, "),
+    ("train_peak_rss", "5", "process peak RSS, "),
+    ("train_rss_growth", "5", "RSS growth from step "),
+    ("first_step", "6", "import, build and first training step"),
+    ("import", "6", "import time"),
+    ("neighbour", "7", "PyTorch's step after tapegrad's / alone"),
+)
 
 
 def pin_threads(threads=THREADS):
@@ -184,11 +226,16 @@ def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def rss_growth(samples):
-    """How far the second half of a run's RSS samples rises above the first half's peak.
+def format_figure(value, unit):
+    """A figure of the table with its unit: "8.30 ms", "37 MiB", "-" when there is none."""
+    if value is None:
+        return "-"
+    digits = {"ms": 2, "us/node": 2, "s": 2, "MiB": 0, "GFLOP/s": 1}.get(unit, 2)
+    if unit == "MiB" and abs(value) < 10:
+        digits = 1
+    return f"{value:.{digits}f} {unit}"
 
-    A tape that is not released grows by the graph's saved arrays every step, and shows
-    here as many MiB; a released one stays within the allocator's noise.
-    """
-    half = len(samples) // 2
-    return max(samples[half:]) - max(samples[:half])
+
+def format_ratio(ratio):
+    """A row's ratio, "0.98x", or nothing for a row without one."""
+    return "" if ratio is None else f"{ratio:.2f}x"

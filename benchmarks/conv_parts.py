@@ -16,7 +16,7 @@ from .common import median_times, pin_threads, settle, start_torch
 BATCH = 64
 
 
-def parts(torch, channels, size, filters, kernel, padding, batch=BATCH):
+def parts(torch, channels, size, filters, kernel, padding, batch=BATCH, stride=1):
     """The three callables of one conv shape, by name."""
     import numpy as np
 
@@ -29,9 +29,9 @@ def parts(torch, channels, size, filters, kernel, padding, batch=BATCH):
     x = rng.standard_normal((batch, channels, size, size)).astype(np.float32)
     w = rng.standard_normal((filters, channels, kernel, kernel)).astype(np.float32)
     b = rng.standard_normal(filters).astype(np.float32)
-    side = size - kernel + 2 * padding + 1
+    side = (size - kernel + 2 * padding) // stride + 1
     layout = _Columns((batch, channels, size, size), np.float32, (kernel, kernel), (side, side),
-                      (1, 1), (padding, padding), has_bias=True)
+                      (stride, stride), (padding, padding), has_bias=True)
     columns = rng.standard_normal((batch, layout.copied_rows, layout.width)).astype(np.float32)
     weights = layout.weights(w, b)
     out = np.empty((batch, filters, side, side), np.float32)
@@ -49,24 +49,24 @@ def parts(torch, channels, size, filters, kernel, padding, batch=BATCH):
 
     def whole():
         with autograd.no_grad():
-            return F.conv2d(x, w, b, padding=padding)
+            return F.conv2d(x, w, b, stride=stride, padding=padding, floor=stride > 1)
 
     def theirs():
         with torch.no_grad():
-            return torch.nn.functional.conv2d(tx, tw, tb, padding=padding)
+            return torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=padding)
 
     return {"tapegrad conv2d": whole, "matrix products": products, "PyTorch conv2d": theirs}
 
 
 def main(repeats=30):
-    from .run import CONV_SHAPES
+    from .common import CONV_SHAPES
     torch = start_torch()
     print("| shape | tapegrad conv2d | matrix products | PyTorch conv2d | products / PyTorch |")
     print("|---|---|---|---|---|")
-    for label, channels, size, filters, kernel, padding in CONV_SHAPES:
+    for label, channels, size, filters, kernel, padding, stride in CONV_SHAPES:
         settle()
         ms = {name: 1e3 * seconds for name, seconds in
-              median_times(parts(torch, channels, size, filters, kernel, padding),
+              median_times(parts(torch, channels, size, filters, kernel, padding, stride=stride),
                            repeats, blocks=6).items()}
         print(f"| ({label}) | {ms['tapegrad conv2d']:.2f} ms | {ms['matrix products']:.2f} ms "
               f"| {ms['PyTorch conv2d']:.2f} ms "

@@ -7,17 +7,17 @@
 import json
 import sys
 
-from .run import _format
+from .common import format_figure, format_ratio
 
 
 def readme_table(results):
     """The Markdown table (item, benchmark, tapegrad, PyTorch, ratio, target) of a run."""
     lines = ["| item | benchmark | tapegrad | PyTorch | ratio | target |", "|---|---|---|---|---|---|"]
     for r in results["rows"]:
-        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}x"
         target = r["target_text"] + (", missed" if r["met"] is False else "")
-        lines.append(f"| {r['item']} | {r['label']} | {_format(r['ours'], r['unit'])} | "
-                     f"{_format(r['torch'], r['unit'])} | {ratio} | {target} |")
+        lines.append(f"| {r['item']} | {r['label']} | {format_figure(r['ours'], r['unit'])} | "
+                     f"{format_figure(r['torch'], r['unit'])} | {format_ratio(r['ratio'])} | "
+                     f"{target} |")
     return "\n".join(lines)
 
 

@@ -27,6 +27,7 @@ pin_threads()  # before NumPy or PyTorch start their thread pools
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import math  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -36,6 +37,8 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from . import common, workloads  # noqa: E402
+from .child import MEMORY_STEPS  # noqa: E402
+from .common import CONV_SHAPES, STEP_CONFIGS, format_figure, format_ratio  # noqa: E402
 
 # The sizes of the issue, and tiny ones that only prove the code still runs. The 0-d chain
 # runs 21 times a side (7 until 2026-11-22): single runs of it varied by up to 40% on this
@@ -49,19 +52,16 @@ QUICK = dict(batch=2, pool_batch=2, train_batch=4, gemm=128, links=500,
              chain_repeats=2, import_repeats=1, neighbour_pairs=1, neighbour_steps=2,
              neighbour_tapegrad_steps=2)
 
-CONV_SHAPES = (  # (label, channels, size, filters, kernel, padding, stride)
-    ("a", 3, 32, 16, 3, 1, 1),
-    ("b", 16, 16, 32, 3, 1, 1),
-    ("c", 1, 28, 8, 5, 0, 1),
-    ("d", 16, 32, 32, 3, 1, 2),
-    ("e", 32, 16, 64, 1, 0, 1),
-)
 CONV_TARGET = 1.3  # every conv2d row, forward and forward+backward (issue 24)
 # Timed runs alternate between the frameworks in this many blocks (of 5 runs at the full
 # sizes): the load of other tenants on this shared VM comes and goes within seconds, and
 # with more, shorter blocks a slow spell is more likely to fall on both sides.
 BLOCKS = 6
-FLAT_MIB = 5.0  # a run is flat when its second half never rises this far above its first
+FLAT_MIB = 5.0  # flat: the growth from step 10 to step 20 stays below this
+# An untrained 10-class model's loss is about ln(10) = 2.30 (both frameworks' first
+# losses were 2.27-2.39 on the benchmarks' random batches); a first loss outside this
+# band, or a last one no lower, means a step that does not train, and its time says nothing.
+FIRST_LOSS = (1.5, 3.5)
 
 # Issue 20: convolution and pooling no worse than "today", the ratios of the last full run
 # before it (commit 24fa2d6, 3% steal; the README's Performance table then). Runs on this
@@ -128,17 +128,17 @@ def bench_pool(torch, sizes):
                 times["ours"] * 1e3, times["torch"] * 1e3, *today("maxpool"))]
 
 
-STEP_CONFIGS = (  # (key, label, batch, model, environment, target): item 3's rows
-    ("train_step_b8", "CNN training step, batch 8", 8, "basic", {}, 1.3),
-    ("train_step", "CNN training step, batch 64", 64, "basic", {}, 1.0),
-    ("train_step_b256", "CNN training step, batch 256", 256, "basic", {}, 1.3),
-    ("train_step_deeper", "deeper CIFAR-10 model's training step, batch 64", 64, "deeper", {},
-     1.3),
-    ("train_step_reference", "CNN training step, batch 64, reference kernels", 64, "basic",
-     {"TAPEGRAD_KERNELS": "reference"}, None),
-    ("train_step_tuned", "CNN training step, batch 64, opt-in TAPEGRAD_ALLOCATOR=tuned", 64,
-     "basic", {"TAPEGRAD_ALLOCATOR": "tuned"}, None),
-)
+def check_training(result, what):
+    """Refuse a training process whose losses say its step does not train (see FIRST_LOSS)."""
+    first, last = result["first_loss"], result["last_loss"]
+    low, high = FIRST_LOSS
+    if not (math.isfinite(first) and math.isfinite(last) and low <= first <= high
+            and last < first):
+        raise RuntimeError(f"{what}: losses {first:.4g} (first step) and {last:.4g} (last): "
+                           f"an untrained 10-class model starts near ln(10) = 2.30 (here "
+                           f"{low}-{high}) and its loss falls on the same batch; this step "
+                           f"does not train, so its time would mean nothing")
+    return result
 
 
 def bench_processes(sizes):
@@ -146,19 +146,21 @@ def bench_processes(sizes):
 
     Every configuration runs in fresh processes, tapegrad's and PyTorch's alternating,
     ``rounds`` of each; a process reports its first step from before the import (item 6),
-    its memory over 20 steps (item 5) and the median of its timed steps (item 3). A row's
-    figure is the median over its processes, and the note gives their range.
+    its memory over ``MEMORY_STEPS`` steps (item 5) and the median of its timed steps
+    (item 3). A row's figure is the median over its processes, and the note gives their
+    range. A process whose losses show no training is refused (``check_training``).
 
     Not both in one process, as items 1, 2 and 4 are: there, each framework's leftovers
     act on the other. PyTorch's OpenMP threads busy-wait after its step and take the core
-    tapegrad's second thread needs (tapegrad's step measured 9.7 ms there against 8.7 ms in
-    a process of its own), and whatever process-wide setting one library makes applies to
-    the other too.
+    tapegrad's second thread needs (when item 3 moved into processes of its own, 172baaa
+    on 2026-12-07, tapegrad's step measured 9.7 ms beside PyTorch against 8.7 ms alone;
+    no command here repeats that), and whatever process-wide setting one library makes
+    applies to the other too.
     """
     rounds, steps = sizes["step_rounds"], sizes["step_steps"]
 
     def batch_size(batch):  # --quick runs tiny batches
-        return sizes["train_batch"] if batch == 64 else min(batch, sizes["batch_cap"])
+        return min(batch, sizes["batch_cap"])
 
     runs = {}
     for _ in range(rounds):
@@ -167,6 +169,9 @@ def bench_processes(sizes):
             for side in sides:
                 result = child("step", side, "--steps", str(steps), "--batch",
                                str(batch_size(batch)), "--model", model, extra_env=env)
+                setting = "".join(f", {k}={v}" for k, v in env.items())
+                check_training(result, f"{key}: {side}'s process (batch {batch_size(batch)}, "
+                                       f"model {model}{setting})")
                 runs.setdefault((model, batch, side, tuple(env.items())), []).append(result)
 
     def results(model, batch, side, env=()):
@@ -193,17 +198,21 @@ def bench_processes(sizes):
     working = {side: [r["peak_rss_mib"] - r["rss_build_mib"] for r in rs]
                for side, rs in basic.items()}
     whole = {side: [r["peak_rss_mib"] for r in rs] for side, rs in basic.items()}
-    growth = {side: [max(r["rss_mib"][9:]) - r["rss_mib"][9] for r in rs]
+    middle = MEMORY_STEPS // 2  # rss_mib[i] is the RSS after step i + 1
+    growth = {side: [max(r["rss_mib"][middle - 1:]) - r["rss_mib"][middle - 1] for r in rs]
               for side, rs in basic.items()}
-    batch = sizes["train_batch"]
-    rows.append(row("train_working_rss", "5", f"working memory, 20 training steps, batch {batch}",
+    batch = batch_size(64)
+    rows.append(row("train_working_rss", "5",
+                    f"working memory, {MEMORY_STEPS} training steps, batch {batch}",
                     "MiB", statistics.median(working["ours"]), statistics.median(working["torch"]),
                     1.0, "<= 1.0x", "peak RSS minus RSS after import and build; "
                     f"tapegrad {spread(working['ours'], 'MiB')}"))
-    rows.append(row("train_peak_rss", "5", f"process peak RSS, 20 training steps, batch {batch}",
+    rows.append(row("train_peak_rss", "5",
+                    f"process peak RSS, {MEMORY_STEPS} training steps, batch {batch}",
                     "MiB", statistics.median(whole["ours"]), statistics.median(whole["torch"]),
                     0.5, "<= 0.5x"))
-    flat = row("train_rss_growth", "5", "RSS growth from step 10 to step 20", "MiB",
+    flat = row("train_rss_growth", "5",
+               f"RSS growth from step {middle} to step {MEMORY_STEPS}", "MiB",
                max(growth["ours"]), max(growth["torch"]), target_text=f"flat (< {FLAT_MIB:g} MiB)",
                note="the largest over the processes", ratio=False)
     flat["met"] = max(growth["ours"]) < FLAT_MIB
@@ -335,24 +344,15 @@ def machine():
     return f"{model}, {os.cpu_count()} cores"
 
 
-def _format(value, unit):
-    if value is None:
-        return "-"
-    digits = {"ms": 2, "us/node": 2, "s": 2, "MiB": 0, "GFLOP/s": 1}.get(unit, 2)
-    if unit == "MiB" and abs(value) < 10:
-        digits = 1
-    return f"{value:.{digits}f} {unit}"
-
-
 def table(rows):
     """The results as a Markdown table (readable in a terminal and pasteable in the README)."""
     header = ("item", "benchmark", "tapegrad", "PyTorch", "ratio", "target", "met", "note")
     lines = [header]
     for r in rows:
         met = {True: "yes", False: "NO", None: ""}[r["met"]]
-        ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}x"
-        lines.append((r["item"], r["label"], _format(r["ours"], r["unit"]),
-                      _format(r["torch"], r["unit"]), ratio, r["target_text"], met, r["note"]))
+        lines.append((r["item"], r["label"], format_figure(r["ours"], r["unit"]),
+                      format_figure(r["torch"], r["unit"]), format_ratio(r["ratio"]),
+                      r["target_text"], met, r["note"]))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
     for index, line in enumerate(lines):
@@ -362,7 +362,8 @@ def table(rows):
     return "\n".join(out)
 
 
-ITEMS = ("1", "2", "3", "4", "5", "6", "7")  # 3 runs the processes that 5 and 6's first step read
+ITEMS = ("1", "2", "3", "4", "5", "6", "7")
+PROCESS_ITEMS = {"3", "5", "6"}  # item 3's training processes give these items' rows
 
 
 def main(argv=None):
@@ -386,28 +387,28 @@ def main(argv=None):
         for key in ("repeats", "chain_repeats", "import_repeats"):
             sizes[key] = args.repeats
 
+    if args.profile:  # before PyTorch is imported: the profile is of tapegrad alone
+        from .profile import profile_step
+        print(profile_step(sizes["train_batch"]))
+        return []
     torch = common.start_torch()
     steps = {"1": lambda: bench_conv(torch, sizes), "2": lambda: bench_pool(torch, sizes),
              "3": lambda: bench_processes(sizes), "4": lambda: bench_graph(torch, sizes),
              "5": lambda: [], "6": lambda: bench_import(sizes),
              "7": lambda: bench_neighbour(sizes)}
-    if "5" in only and "3" not in only:  # item 5 reads the processes of item 3
-        only.append("3")
-    if args.profile:
-        from .profile import profile_step
-        print(profile_step(sizes["train_batch"]))
-        return []
+    asked = set(only)
     rows = []
     ticks = common.cpu_ticks()
     for item in ITEMS:
-        if item in only:
+        if item in asked or (item == "3" and asked & PROCESS_ITEMS):
             print(f"item {item} ...", file=sys.stderr, flush=True)
             common.settle()  # also freezes what the items before imported lazily
-            rows.extend(steps[item]())
+            rows.extend(r for r in steps[item]() if r["item"] in asked)
 
-    # glibc's allocator settings change NumPy's speed a lot on this kind of machine (see
-    # autograd/allocator.py), so they are part of the result: the process's MALLOC_*
-    # variables, and what ``import autograd`` set.
+    # The malloc settings in force are part of the result: the process's MALLOC_*
+    # variables, and what ``import autograd`` set (nothing unless TAPEGRAD_ALLOCATOR=tuned
+    # asks for it, see autograd/allocator.py). The fast kernels keep their own memory
+    # (nodes/kernels/memory.py), so the settings reach NumPy's other arrays only.
     steal = common.steal_share(ticks, common.cpu_ticks())
     from nodes import kernels
     from nodes.kernels.threads import THREADS

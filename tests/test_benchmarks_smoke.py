@@ -8,12 +8,14 @@ the memory, thread and process readings the table relies on measure the right pr
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
 from benchmarks import common
+from benchmarks.child import MEMORY_STEPS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -26,7 +28,7 @@ EXPECTED_ROWS = (
     "maxpool", "train_step_b8", "train_step", "train_step_b256", "train_step_deeper",
     "train_step_reference", "train_step_tuned", "graph_forward", "graph_backward",
     "chain_backward", "chain_peak_rss", "train_working_rss", "train_peak_rss",
-    "train_rss_growth", "import", "first_step", "neighbour",
+    "train_rss_growth", "first_step", "import", "neighbour",
 )
 WITHOUT_RATIO = {"gemm", "train_rss_growth"}  # a rate and a difference, not tapegrad / PyTorch
 
@@ -45,14 +47,19 @@ def quick_run(tmp_path_factory):
 def test_quick_run_has_every_row_once(quick_run):
     _, results = quick_run
     keys = [r["key"] for r in results["rows"]]
-    assert sorted(keys) == sorted(EXPECTED_ROWS)
+    assert keys == list(EXPECTED_ROWS)
+    # the table's order and labels are the ones the README's table is checked against
+    assert [(r["key"], r["item"]) for r in results["rows"]] == [row[:2] for row in common.ROWS]
+    def any_batch(label):  # --quick runs smaller batches than the full run's labels name
+        return re.sub(r"batch \d+", "batch N", label)
+    for r, (_, _, label) in zip(results["rows"], common.ROWS):
+        assert any_batch(label) in any_batch(r["label"]), (r["key"], r["label"], label)
     assert results["quick"] is True and results["threads"] == 2
     # Item 5's proof of flatness: the RSS after every training step, for both frameworks.
     flat = next(r for r in results["rows"] if r["key"] == "train_rss_growth")
-    steps = 20  # benchmarks.child.MEMORY_STEPS
     for side in ("ours", "torch"):
         per_step = flat["rss_mib_per_step"][side]
-        assert len(per_step) == steps and all(value > 0 for value in per_step)
+        assert len(per_step) == MEMORY_STEPS and all(value > 0 for value in per_step)
 
 
 @pytest.mark.slow
@@ -100,11 +107,14 @@ def test_quick_run_has_the_targets_of_issues_20_and_24(quick_run):
 
 @pytest.mark.slow
 def test_quick_run_profile_names_the_nodes_and_their_kernels():
-    process = subprocess.run([sys.executable, "-m", "benchmarks.run", "--profile", "--quick"],
+    # --profile times tapegrad alone: PyTorch is never imported into that process
+    code = ("import sys; from benchmarks.run import main; main(['--profile', '--quick']); "
+            "print('torch imported:', 'torch' in sys.modules)")
+    process = subprocess.run([sys.executable, "-c", code],
                              cwd=REPO, capture_output=True, text=True, timeout=300)
     assert process.returncode == 0, process.stderr[-3000:]
     lines = process.stdout.splitlines()
-    assert lines[0].startswith("one training step")
+    assert lines[0].startswith("one training step") and lines[-1] == "torch imported: False"
     conv = [line for line in lines if line.startswith("ConvolutionNode")]
     assert {line.split()[1] for line in conv} == {"forward", "backward"}
     assert any(line.startswith("engine") for line in lines)
@@ -147,11 +157,46 @@ def test_child_chain_backward_gives_the_right_gradient():
     assert result["w_grad"] == pytest.approx(expected, rel=1e-3)
 
 
-def test_rss_growth_tells_a_leak_from_noise():
-    flat = [100.0, 101.5, 101.0, 101.4, 101.2, 101.5]
-    leaking = [100.0 + 7 * step for step in range(6)]  # a tape kept alive: +7 MiB a step
-    assert common.rss_growth(flat) == pytest.approx(0.0)
-    assert common.rss_growth(leaking) == pytest.approx(21.0)
+CHECK_TRAINING = """
+import json
+from benchmarks import run
+verdicts = []
+for first, last in ((2.31, 2.05), (2.31, 2.31), (float("nan"), 2.0), (9.0, 2.0)):
+    try:
+        run.check_training({"first_loss": first, "last_loss": last}, "train_step: ours")
+        verdicts.append("trains")
+    except RuntimeError as error:
+        verdicts.append(str(error))
+print(json.dumps(verdicts))
+"""
+
+
+def test_a_training_process_whose_loss_does_not_fall_is_refused():
+    # in a process of its own: importing benchmarks.run pins the thread variables
+    process = subprocess.run([sys.executable, "-c", CHECK_TRAINING], cwd=REPO,
+                             capture_output=True, text=True, timeout=120)
+    assert process.returncode == 0, process.stderr[-3000:]
+    trains, flat, nan, high = json.loads(process.stdout)
+    assert trains == "trains"
+    for verdict in (flat, nan, high):
+        assert verdict.startswith("train_step: ours: losses ") and "does not train" in verdict
+    assert "2.31 (first step) and 2.31 (last)" in flat and "nan (first step)" in nan
+
+
+def test_importing_the_readme_table_changes_no_environment_variable():
+    # benchmarks.run pins thread variables on import; readme_table (imported by tests) must not
+    code = ("import json, os; before = dict(os.environ); import benchmarks.readme_table; "
+            "print(json.dumps({k: v for k, v in os.environ.items() if before.get(k) != v}))")
+    env = {k: v for k, v in os.environ.items() if k not in common.THREAD_VARIABLES}
+    process = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert json.loads(process.stdout) == {}
+    # the check can fail: benchmarks.run does change them
+    code = code.replace("benchmarks.readme_table", "benchmarks.run")
+    process = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert json.loads(process.stdout)["OMP_NUM_THREADS"] == str(common.THREADS)
 
 
 @pytest.mark.slow
