@@ -287,11 +287,13 @@ def test_conv_parts_run_at_a_tiny_size_and_compute_the_conv():
     torch = pytest.importorskip("torch")
     import numpy as np
     from benchmarks import conv_parts
-    workloads = conv_parts.parts(torch, channels=2, size=6, filters=3, kernel=3, padding=1, batch=2)
-    assert set(workloads) == {"tapegrad conv2d", "matrix products", "PyTorch conv2d"}
-    ours, theirs = workloads["tapegrad conv2d"](), workloads["PyTorch conv2d"]()
-    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-4)
-    workloads["matrix products"]()
+    for stride in (1, 2):  # item 1's shapes include a stride-2 one, (d)
+        workloads = conv_parts.parts(torch, channels=2, size=7, filters=3, kernel=3, padding=1,
+                                     batch=2, stride=stride)
+        assert set(workloads) == {"tapegrad conv2d", "matrix products", "PyTorch conv2d"}
+        ours, theirs = workloads["tapegrad conv2d"](), workloads["PyTorch conv2d"]()
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-4)
+        workloads["matrix products"]()
 
 
 def test_threads_benchmark_runs_at_tiny_sizes():
@@ -352,3 +354,14 @@ def test_settings_benchmark_runs_at_tiny_sizes():
                   "TAPEGRAD_KERNEL_MEMORY=0", "TAPEGRAD_ALLOCATOR=tuned", "PyTorch"):
         assert any(line.startswith(label) and "x PyTorch" in line
                    for line in process.stdout.splitlines()), (label, process.stdout)
+
+
+@pytest.mark.slow
+def test_only_6_keeps_the_first_step_row_from_item_3s_processes(tmp_path):
+    pytest.importorskip("torch")
+    path = tmp_path / "results.json"
+    process = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", "--only", "6",
+                              "--json", str(path)], cwd=REPO, capture_output=True, text=True,
+                             timeout=600)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert [r["key"] for r in json.loads(path.read_text())["rows"]] == ["first_step", "import"]
